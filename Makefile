@@ -1,0 +1,46 @@
+# Two commands matter: `make run` (the demo) and `make test` (the whole suite).
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip --disable-pip-version-check
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: run test bench lint typecheck system-packages clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.runtime: requirements.txt pyproject.toml | $(PY)
+	$(PIP) install -q -r requirements.txt
+	$(PIP) install -q --no-deps -e .
+	touch $@
+
+$(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
+	$(PIP) install -q -r requirements-dev.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+# redis-server and chromium come from Debian's packages when the machine lacks them.
+system-packages:
+	@command -v redis-server >/dev/null 2>&1 || { $(SUDO) apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q redis-server; }
+	@test -x /usr/bin/chromium || { $(SUDO) apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q chromium; }
+
+run: $(VENV)/.runtime node_modules/.installed
+	$(PY) app.py
+
+test: $(VENV)/.dev node_modules/.installed system-packages
+	$(PY) -m pytest
+
+typecheck: $(VENV)/.dev
+	$(PY) -m mypy
+
+lint: $(VENV)/.dev
+	$(PY) -m ruff check src tests
+
+clean:
+	rm -rf $(VENV) node_modules

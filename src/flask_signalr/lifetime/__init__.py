@@ -1,0 +1,1 @@
+"""Lifetime managers: who is connected, in which groups, and how a message reaches them."""

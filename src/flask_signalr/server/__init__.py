@@ -1,0 +1,1 @@
+"""Server internals: connections, dispatch, endpoints. Not public API."""

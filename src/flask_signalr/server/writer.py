@@ -1,0 +1,98 @@
+"""A bounded outbound queue drained by a greenlet of its own, for streaming transports.
+
+Senders (broadcasts, other connections' hub methods) only append bytes and return: a slow
+client costs them nothing. The drain greenlet exists only while there is something to write,
+joins everything queued into one socket write, and gives up on a peer that stalls a write for
+too long. A queue that grows past its limit reports overflow so the connection is dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Callable
+
+from flask_signalr import _concurrency
+
+logger = logging.getLogger("flask_signalr")
+
+
+class StreamWriter:
+    """Queue of byte chunks written in order to one peer by a lazily spawned greenlet."""
+
+    def __init__(
+        self,
+        write: Callable[[bytes], None],
+        limit: int,
+        stall_timeout: float,
+        on_finished: Callable[[], None],
+    ) -> None:
+        self._write = write
+        self._limit = limit
+        self._stall_timeout = stall_timeout
+        self._on_finished = on_finished
+        self._queue: deque[bytes] = deque()
+        self._queued_bytes = 0
+        self._draining = False
+        self._closing = False
+        self._finished = False
+
+    @property
+    def queued_bytes(self) -> int:
+        return self._queued_bytes
+
+    def send(self, chunk: bytes) -> bool:
+        """Queue ``chunk``; False when the queue is over its limit (the peer is too slow)."""
+        if self._closing or self._finished:
+            return True  # the connection is ending; late messages are dropped quietly
+        self._queue.append(chunk)
+        self._queued_bytes += len(chunk)
+        if self._queued_bytes > self._limit:
+            return False
+        self._start_drain()
+        return True
+
+    def close(self, final: bytes = b"") -> None:
+        """Write everything queued, then ``final``, then finish."""
+        if self._closing or self._finished:
+            return
+        if final:
+            self._queue.append(final)
+            self._queued_bytes += len(final)
+        self._closing = True
+        self._start_drain()
+
+    def abort(self) -> None:
+        """Drop everything queued and finish now."""
+        self._queue.clear()
+        self._queued_bytes = 0
+        self._finish()
+
+    def _start_drain(self) -> None:
+        if not self._draining:
+            self._draining = True
+            _concurrency.spawn(self._drain)
+
+    def _drain(self) -> None:
+        try:
+            while self._queue and not self._finished:
+                chunks = list(self._queue)
+                self._queue.clear()
+                self._queued_bytes = 0
+                data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+                with _concurrency.Timeout(self._stall_timeout):
+                    self._write(data)
+        except _concurrency.Timeout:
+            logger.warning("A client stopped reading for %ss; dropping it.", self._stall_timeout)
+            self.abort()
+        except OSError:
+            self.abort()  # the peer is gone; the reader side reports the disconnect
+        finally:
+            self._draining = False
+        if self._closing:
+            self._finish()
+
+    def _finish(self) -> None:
+        if not self._finished:
+            self._finished = True
+            self._on_finished()

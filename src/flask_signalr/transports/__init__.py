@@ -1,0 +1,1 @@
+"""HTTP endpoints and transports: they move framed bytes and never decode hub messages."""
