@@ -126,5 +126,5 @@ def load_request_user() -> Any:
     manager = getattr(current_app, "login_manager", None)
     if manager is None:
         return AnonymousUserMixin()
-    user = current_user._get_current_object()  # noqa: SLF001 - the proxy's documented escape
+    user = current_user._get_current_object()
     return user if user is not None else manager.anonymous_user()

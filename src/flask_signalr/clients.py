@@ -43,7 +43,9 @@ def flatten_ids(values: tuple[Any, ...]) -> tuple[str, ...]:
         values = tuple(values[0])
     for value in values:
         if not isinstance(value, str):
-            raise TypeError(f"Expected connection ids, user ids or group names as str, got {value!r}.")
+            raise TypeError(
+                f"Expected connection ids, user ids or group names as str, got {value!r}."
+            )
     return values
 
 
@@ -131,4 +133,3 @@ def _id(value: Any) -> str:
     if not isinstance(value, str) or not value:
         raise TypeError(f"Expected a non-empty str id or group name, got {value!r}.")
     return value
-

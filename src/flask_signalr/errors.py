@@ -12,7 +12,7 @@ class SignalRError(Exception):
     """Base class of the errors this package raises."""
 
 
-class HubException(SignalRError):
+class HubException(SignalRError):  # noqa: N818 - the name SignalR users know
     """An error meant for the client: its message is sent as the invocation's error.
 
     Also raised by ``invoke()`` when the client answered a server-to-client call with an error.

@@ -146,7 +146,9 @@ class SignalR:
 
     # -- serving ------------------------------------------------------------------------------
 
-    def run(self, app: Flask, host: str = "127.0.0.1", port: int = 5000, **server_options: Any) -> None:
+    def run(
+        self, app: Flask, host: str = "127.0.0.1", port: int = 5000, **server_options: Any
+    ) -> None:
         """Serve ``app`` (routes and hubs) on a gevent WSGI server until SIGINT or SIGTERM.
 
         Call ``gevent.monkey.patch_all()`` first thing in the program.

@@ -11,7 +11,7 @@ import math
 import uuid
 from typing import Any
 
-import msgpack  # type: ignore[import-untyped]
+import msgpack  # type: ignore[import-untyped, unused-ignore]
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -35,7 +35,7 @@ from flask_signalr.protocol.messages import (
 from flask_signalr.protocol.msgpack import MessagePackHubProtocol
 
 protocol = MessagePackHubProtocol()
-UTC = datetime.timezone.utc
+UTC = datetime.UTC
 
 
 def h(text: str) -> bytes:
@@ -621,6 +621,14 @@ def test_busy_shared_packer_falls_back_to_a_fresh_one() -> None:
             protocol.write_message(StreamItemMessage("1", 2**64))
     finally:
         codec_module._packer_lock.release()
+
+
+def test_shared_packer_is_replaced_after_a_big_message() -> None:
+    before = codec_module._packer
+    big = StreamItemMessage("1", b"x" * (2 << 20))
+    assert protocol.parse_record(body(big)) == big
+    assert codec_module._packer is not before  # its peak-sized buffer is not kept
+    assert body(InvocationMessage("method", [42], "xyz")) == h(INVOCATION)
 
 
 def test_integer_and_string_map_keys_are_read() -> None:

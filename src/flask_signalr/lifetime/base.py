@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Collection
+
 from flask_signalr.protocol.messages import InvocationMessage
 from flask_signalr.server.connection import HubConnection
 

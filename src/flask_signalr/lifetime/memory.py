@@ -27,9 +27,9 @@ class MemoryHubLifetimeManager(HubLifetimeManager):
     def on_connected(self, connection: HubConnection) -> None:
         self._connections[connection.connection_id] = connection
         if connection.user_identifier is not None:
-            self._users.setdefault(connection.user_identifier, {})[
-                connection.connection_id
-            ] = connection
+            self._users.setdefault(connection.user_identifier, {})[connection.connection_id] = (
+                connection
+            )
 
     def on_disconnected(self, connection: HubConnection) -> None:
         connection_id = connection.connection_id
@@ -65,9 +65,7 @@ class MemoryHubLifetimeManager(HubLifetimeManager):
         return list(self._groups)
 
     @staticmethod
-    def _discard(
-        index: dict[str, dict[str, HubConnection]], key: str, connection_id: str
-    ) -> None:
+    def _discard(index: dict[str, dict[str, HubConnection]], key: str, connection_id: str) -> None:
         members = index.get(key)
         if members is not None:
             members.pop(connection_id, None)
@@ -87,9 +85,7 @@ class MemoryHubLifetimeManager(HubLifetimeManager):
         if connection is not None:
             connection.send_message(message)
 
-    def send_connections(
-        self, connection_ids: Collection[str], message: InvocationMessage
-    ) -> None:
+    def send_connections(self, connection_ids: Collection[str], message: InvocationMessage) -> None:
         _deliver(self._pick(self._connections, connection_ids), message)
 
     def send_group(self, group: str, message: InvocationMessage) -> None:
@@ -116,9 +112,7 @@ class MemoryHubLifetimeManager(HubLifetimeManager):
         _deliver(self._union(self._users, user_ids), message)
 
     @staticmethod
-    def _pick(
-        connections: dict[str, HubConnection], ids: Iterable[str]
-    ) -> list[HubConnection]:
+    def _pick(connections: dict[str, HubConnection], ids: Iterable[str]) -> list[HubConnection]:
         found = (connections.get(connection_id) for connection_id in dict.fromkeys(ids))
         return [connection for connection in found if connection is not None]
 

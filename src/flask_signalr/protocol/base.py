@@ -53,9 +53,7 @@ class HubProtocol(abc.ABC):
         represent, so the caller (not the recipient) learns about its mistake.
         """
 
-    def parse_messages(
-        self, buffer: bytes, max_record_size: int
-    ) -> tuple[list[HubMessage], bytes]:
+    def parse_messages(self, buffer: bytes, max_record_size: int) -> tuple[list[HubMessage], bytes]:
         """Decode every complete record in ``buffer``; return the messages and the tail."""
         records, tail = self.split_records(buffer, max_record_size)
         messages = []

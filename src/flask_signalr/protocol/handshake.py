@@ -24,9 +24,7 @@ class HandshakeRequest:
     version: int
 
 
-def parse_handshake_request(
-    buffer: bytes, max_size: int
-) -> tuple[HandshakeRequest | None, bytes]:
+def parse_handshake_request(buffer: bytes, max_size: int) -> tuple[HandshakeRequest | None, bytes]:
     """Read the handshake request off the front of ``buffer``.
 
     Returns ``(None, buffer)`` while the record is incomplete, otherwise the request and the

@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 
 class MessageType(enum.IntEnum):
@@ -119,16 +119,16 @@ class SequenceMessage:
     sequence_id: int
 
 
-HubMessage = Union[
-    InvocationMessage,
-    StreamInvocationMessage,
-    StreamItemMessage,
-    CompletionMessage,
-    CancelInvocationMessage,
-    PingMessage,
-    CloseMessage,
-    AckMessage,
-    SequenceMessage,
-]
+HubMessage = (
+    InvocationMessage
+    | StreamInvocationMessage
+    | StreamItemMessage
+    | CompletionMessage
+    | CancelInvocationMessage
+    | PingMessage
+    | CloseMessage
+    | AckMessage
+    | SequenceMessage
+)
 
 PING = PingMessage()

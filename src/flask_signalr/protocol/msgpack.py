@@ -36,13 +36,14 @@ Value mapping (argument, item and result values):
   for JSON (:func:`~flask_signalr.protocol.values.to_plain`): ISO-8601 string, string, the
   enum's value, array, map.
 - Integers must fit in 64 bits (signed or unsigned); a larger one makes :meth:`write_message`
-  raise :class:`ValueError` (send it as a string). Clients decode integers beyond 2**53 with
-  precision loss, as JavaScript numbers.
+  raise :class:`ValueError` (send it as a string). The JavaScript client reads integers beyond
+  2**53 with precision loss.
 - NaN and the infinities are valid MessagePack floats and are sent as such, unlike JSON, whose
   encoder refuses them.
-- Map keys are written as given; the JavaScript client only accepts string and number keys.
-  Incoming map keys must be strings or integers, anything else is a protocol error (hash
-  flooding and unhashable keys stay out, while .NET ``Dictionary<int, T>`` still works).
+- Incoming arrays become ``list`` and maps ``dict``. Map keys must be strings or integers;
+  any other key (float, nil, bool, binary, array, map) is a protocol error, while .NET
+  ``Dictionary<int, T>`` and JavaScript ``Map`` objects with number keys still work. Keys are
+  written as given; the JavaScript client only accepts string and number keys.
 - Other extension types are read as :class:`msgpack.ExtType` and written back unchanged.
 - Any other value makes :meth:`write_message` raise :class:`TypeError`.
 """
@@ -54,7 +55,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-import msgpack  # type: ignore[import-untyped]
+import msgpack  # type: ignore[import-untyped, unused-ignore]
 
 from flask_signalr.protocol import framing
 from flask_signalr.protocol.base import HubProtocol, TransferFormat
@@ -94,7 +95,7 @@ def _default(value: Any) -> Any:
         # ``datetime`` objects itself. UTC, not local time, keeps servers in different zones
         # sending the same instant for the same value.
         if value.utcoffset() is None:
-            value = value.replace(tzinfo=datetime.timezone.utc)
+            value = value.replace(tzinfo=datetime.UTC)
         return msgpack.Timestamp.from_datetime(value)
     if isinstance(value, int):
         # The packer hands over integers it cannot fit in 64 bits; to_plain's message would
@@ -115,14 +116,20 @@ _PACK_OPTIONS: dict[str, Any] = {"use_bin_type": True, "datetime": True, "defaul
 # shared packer busy packs with a fresh one instead of waiting or corrupting its buffer.
 _packer = msgpack.Packer(autoreset=True, **_PACK_OPTIONS)
 _packer_lock = threading.Lock()
+# A Packer's buffer stays at its peak size; replace it after a big message rather than keep
+# that memory for the life of the process.
+_MAX_RETAINED_BUFFER = 1 << 20
 
 
 def packb(value: Any) -> bytes:
     """Encode ``value`` with the value rules above; TypeError/ValueError if impossible."""
+    global _packer
     try:
         if _packer_lock.acquire(blocking=False):
             try:
                 payload: bytes = _packer.pack(value)
+                if len(payload) > _MAX_RETAINED_BUFFER:
+                    _packer = msgpack.Packer(autoreset=True, **_PACK_OPTIONS)
             finally:
                 _packer_lock.release()
         else:

@@ -18,7 +18,13 @@ from typing import Any
 
 def to_plain(value: Any) -> Any:
     """Convert a value the encoder does not know natively; raise TypeError if impossible."""
-    if isinstance(value, (datetime.datetime, datetime.date, datetime.time)):
+    if isinstance(value, datetime.datetime):
+        if value.tzinfo is None:
+            # Naive datetimes are read as UTC, as the MessagePack codec does, so both protocols
+            # agree; JavaScript would otherwise read an offset-less string as local time.
+            return value.isoformat() + "Z"
+        return value.isoformat()
+    if isinstance(value, (datetime.date, datetime.time)):
         return value.isoformat()
     if isinstance(value, (bytes, bytearray, memoryview)):
         return base64.b64encode(bytes(value)).decode("ascii")

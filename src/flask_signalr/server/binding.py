@@ -22,7 +22,6 @@ from flask_signalr.server.error_texts import InvalidDataException
 Checker = Callable[[Any], Any]
 
 
-
 ARGUMENT_TYPE_ERROR = (
     "Error binding arguments. Make sure that the types of the provided values match the types "
     "of the hub method being invoked."
@@ -248,7 +247,7 @@ def _tuple_checker(args: tuple[Any, ...]) -> Checker:
     def check_fixed(value: Any) -> tuple[Any, ...]:
         if not isinstance(value, list) or len(value) != len(items):
             _fail()
-        return tuple(checker(element) for checker, element in zip(items, value))
+        return tuple(checker(element) for checker, element in zip(items, value, strict=True))
 
     return check_fixed
 
@@ -265,7 +264,9 @@ def _dict_checker(key: Checker, item: Checker) -> Checker:
 def _dataclass_checker(kind: type) -> Checker:
     """A JSON object becomes the dataclass; unknown or missing fields are binding errors."""
     hints = typing.get_type_hints(kind)
-    fields = {field.name: checker_for(hints.get(field.name, Any)) for field in dataclasses.fields(kind)}
+    fields = {
+        field.name: checker_for(hints.get(field.name, Any)) for field in dataclasses.fields(kind)
+    }
 
     def check(value: Any) -> Any:
         if isinstance(value, kind):

@@ -119,7 +119,9 @@ class HubDispatcher:
                 ),
             )
             return
-        _concurrency.spawn(self._invoke, connection, method, target, arguments, message.invocation_id)
+        _concurrency.spawn(
+            self._invoke, connection, method, target, arguments, message.invocation_id
+        )
 
     def _invoke(
         self,
@@ -135,7 +137,7 @@ class HubDispatcher:
             try:
                 with connection.scope.activate():
                     result = method.function(self._make_hub(connection), *arguments)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - user code; becomes an error completion
                 self._report_failure(connection, target, invocation_id, exc)
                 return
         if invocation_id is None:
@@ -180,4 +182,3 @@ class HubDispatcher:
         hub.groups = self._groups
         hub.context = HubCallerContext(connection)
         return hub
-

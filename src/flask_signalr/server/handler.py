@@ -43,7 +43,7 @@ class ConnectionHandler:
 
     def receive(self, connection: HubConnection, data: bytes) -> None:
         """Process bytes from the client: handshake first, then hub messages."""
-        if connection.state is ConnectionState.CLOSED or not data:
+        if connection.closing or not data:
             return
         connection.last_received = time.monotonic()
         buffer = connection.input_buffer + data if connection.input_buffer else data
@@ -64,7 +64,7 @@ class ConnectionHandler:
                 connection.close()
                 return
             self._dispatcher.dispatch(connection, message)
-            if connection.state is ConnectionState.CLOSED:
+            if connection.closing:
                 return
 
     def _handshake(self, connection: HubConnection, buffer: bytes) -> bytes | None:
@@ -155,4 +155,3 @@ class ConnectionHandler:
         finally:
             if was_connected:
                 self._manager.on_disconnected(connection)
-

@@ -18,8 +18,14 @@ from flask.ctx import RequestContext
 from flask.sessions import SessionMixin
 
 # Request-bound environ entries that must not be kept for the connection's lifetime.
-_TRANSIENT_KEYS = ("wsgi.input", "wsgi.errors", "wsgi.file_wrapper", "gunicorn.socket",
-                   "gunicorn.sock", "werkzeug.socket")
+_TRANSIENT_KEYS = (
+    "wsgi.input",
+    "wsgi.errors",
+    "wsgi.file_wrapper",
+    "gunicorn.socket",
+    "gunicorn.sock",
+    "werkzeug.socket",
+)
 
 
 class RequestScope:

@@ -19,7 +19,7 @@ if TYPE_CHECKING:  # pragma: no cover
 class SerializedMessage:
     """One hub message plus its encodings, keyed by protocol and by transport output format."""
 
-    __slots__ = ("message", "_records", "_chunks")
+    __slots__ = ("_chunks", "_records", "message")
 
     def __init__(self, message: HubMessage, records: dict[str, bytes] | None = None) -> None:
         self.message = message

@@ -12,7 +12,12 @@ from typing import Any
 
 from flask import Response, current_app, request, session
 
-from flask_signalr.auth import AuthorizationResult, check_requirements, load_request_user, requirements_of
+from flask_signalr.auth import (
+    AuthorizationResult,
+    check_requirements,
+    load_request_user,
+    requirements_of,
+)
 from flask_signalr.server.connection import HubConnection
 from flask_signalr.server.endpoint import HubEndpoint
 from flask_signalr.server.registry import ClaimError, Reservation, new_secret
@@ -74,7 +79,10 @@ class HubViews:
         if isinstance(version, str):
             return add_cors_headers(request, _text(400, version))
         reservation = self.endpoint.registry.reserve(version)
-        body: dict[str, Any] = {"negotiateVersion": version, "connectionId": reservation.connection_id}
+        body: dict[str, Any] = {
+            "negotiateVersion": version,
+            "connectionId": reservation.connection_id,
+        }
         if version >= 1:
             body["connectionToken"] = reservation.token
         body["availableTransports"] = self._transports
@@ -154,5 +162,8 @@ def _requested_version(args: Any) -> int | str:
     except ValueError:
         return "The client requested a non-integer protocol version."
     if version < 0:
-        return f"The client requested version '{version}', but the server does not support this version."
+        return (
+            f"The client requested version '{version}', "
+            "but the server does not support this version."
+        )
     return min(version, 1)

@@ -10,6 +10,7 @@ never compressed (permessage-deflate is not offered back), which keeps them shar
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 import struct
@@ -56,7 +57,7 @@ def encode_frame(payload: bytes, opcode: int) -> bytes:
 
 
 def is_websocket_request(environ: dict[str, Any]) -> bool:
-    return environ.get("HTTP_UPGRADE", "").lower() == "websocket"
+    return str(environ.get("HTTP_UPGRADE", "")).lower() == "websocket"
 
 
 def raw_socket(environ: dict[str, Any]) -> socket.socket:
@@ -71,13 +72,13 @@ def raw_socket(environ: dict[str, Any]) -> socket.socket:
             "flask_signalr could not reach the client socket: WebSockets need a gevent server. "
             "Start the app with signalr.run(app) or gunicorn -k gevent."
         )
-    return sock
+    return sock  # type: ignore[no-any-return]
 
 
 class ConsumedSocketResponse(Response):
     """Returned once the WebSocket session is over: the WSGI server must not write a reply."""
 
-    def __call__(self, environ: Any, start_response: Any) -> Any:  # type: ignore[override]
+    def __call__(self, environ: Any, start_response: Any) -> Any:
         if "gunicorn.socket" in environ:
             raise StopIteration  # gunicorn's way of saying "connection already handled"
         return []
@@ -102,7 +103,9 @@ class WebSocketTransport:
         self._socket = raw_socket(environ)
         self._protocol = WSConnection(ConnectionType.SERVER)
         self._protocol.receive_data(_upgrade_request_bytes(environ))
-        self._writer = StreamWriter(self._socket.sendall, outbound_limit, stall_timeout, self._shutdown)
+        self._writer = StreamWriter(
+            self._socket.sendall, outbound_limit, stall_timeout, self._shutdown
+        )
         self._shut = False
         self._close_timer: Any = None
 
@@ -156,8 +159,12 @@ class WebSocketTransport:
                 except OSError as exc:
                     return None if self._shut else ConnectionLostError(f"WebSocket error: {exc}")
                 if not data:
-                    return None if self._shut else ConnectionLostError(
-                        "The client closed the socket without a WebSocket close frame."
+                    return (
+                        None
+                        if self._shut
+                        else ConnectionLostError(
+                            "The client closed the socket without a WebSocket close frame."
+                        )
                     )
                 self._protocol.receive_data(data)
                 for event in self._protocol.events():
@@ -189,7 +196,5 @@ class WebSocketTransport:
         """End the TCP stream; the read loop sees EOF and the WSGI server closes the socket."""
         if not self._shut:
             self._shut = True
-            try:
+            with contextlib.suppress(OSError):  # already gone
                 self._socket.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
