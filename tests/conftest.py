@@ -42,3 +42,35 @@ def start_server() -> Iterator[Callable[..., RunningServer]]:
 def server(start_server: Callable[..., RunningServer]) -> RunningServer:
     """The interop app with default options."""
     return start_server()
+
+
+#: Transport x protocol combinations the official-client suites run over.
+CLIENT_KINDS = [
+    pytest.param(("WebSockets", "json"), id="ws-json"),
+    pytest.param(("WebSockets", "messagepack"), id="ws-msgpack"),
+]
+
+
+@pytest.fixture(params=CLIENT_KINDS)
+def client_kind(request: pytest.FixtureRequest) -> tuple[str, str]:
+    return request.param  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def connect(
+    js: JsDriver, server: RunningServer, client_kind: tuple[str, str]
+) -> Iterator[Callable[..., Any]]:
+    """Open official-client connections to the interop server with this test's transport/protocol."""
+    transport, protocol = client_kind
+    opened = []
+
+    def open_connection(path: str = "/hubs/test", *handlers: str, **options: Any) -> Any:
+        options.setdefault("transport", transport)
+        options.setdefault("protocol", protocol)
+        connection = js.connect(server.hub_url(path), handlers=handlers, **options)
+        opened.append(connection)
+        return connection
+
+    yield open_connection
+    for connection in opened:
+        connection.stop()

@@ -69,8 +69,8 @@ class TestHub(Hub):
     def throw_hub_exception(self, message: str) -> None:
         raise HubException(message)
 
-    def bad_result(self) -> float:
-        return float("nan")
+    def bad_result(self) -> object:
+        return object()  # no protocol can encode this
 
     # targets
     def send_all(self, message: str) -> None:
