@@ -60,7 +60,7 @@ def client_kind(request: pytest.FixtureRequest) -> tuple[str, str]:
 def connect(
     js: JsDriver, server: RunningServer, client_kind: tuple[str, str]
 ) -> Iterator[Callable[..., Any]]:
-    """Open official-client connections to the interop server with this test's transport/protocol."""
+    """Open official-client connections to the interop server (this test's transport, protocol)."""
     transport, protocol = client_kind
     opened = []
 

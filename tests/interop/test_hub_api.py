@@ -13,6 +13,7 @@ from typing import Any
 import gevent
 import pytest
 import requests
+
 from support.js import JsConnection, JsError
 from support.server import RunningServer
 
