@@ -45,6 +45,7 @@ __all__ = [
     "sleep",
     "spawn",
     "spawn_later",
+    "try_send",
 ]
 
 
@@ -61,6 +62,14 @@ def spawn_later(seconds: float, function: Callable[..., Any], *args: Any) -> Gre
 def kill(greenlet: Greenlet, block: bool = False) -> None:
     """Raise GreenletExit in ``greenlet`` (a generator it runs sees GeneratorExit)."""
     greenlet.kill(block=block)
+
+
+def try_send(sock: Any, data: bytes) -> int:
+    """Write what the socket takes right now, without waiting; return the byte count."""
+    try:
+        return int(sock.send(data, 0, 0.0))  # gevent sockets: timeout 0 means never wait
+    except BlockingIOError:
+        return 0
 
 
 def getcurrent() -> Any:

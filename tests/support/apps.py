@@ -154,6 +154,9 @@ class TestHub(Hub):
         gevent.sleep(seconds)
         return seconds
 
+    def broadcast_big(self, index: int, size: int) -> None:
+        self.clients.all.send("Big", index, "x" * size)
+
     def record(self, label: str) -> None:
         events(self).append(("record", label))
 

@@ -41,7 +41,7 @@ def parse_handshake_request(buffer: bytes, max_size: int) -> tuple[HandshakeRequ
     record, rest = buffer[:end], buffer[end + 1 :]
     try:
         data = json.loads(record)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
         raise HandshakeError("An unexpected error occurred during connection handshake.") from None
     if not isinstance(data, dict):
         raise HandshakeError("An unexpected error occurred during connection handshake.")

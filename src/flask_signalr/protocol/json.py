@@ -51,7 +51,7 @@ class JsonHubProtocol(HubProtocol):
     def parse_record(self, record: bytes) -> HubMessage | None:
         try:
             data = json.loads(record)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: absurd nesting
             raise ProtocolError(f"Error reading JSON: {exc}") from None
         if not isinstance(data, dict):
             raise ProtocolError("Unexpected JSON Token Type. Expected a JSON Object.")

@@ -20,6 +20,9 @@ from flask_signalr.server.serialized import SerializedMessage
 
 logger = logging.getLogger("flask_signalr")
 
+#: Encoded Ping per wire format: identical for every connection, so built once.
+_PING_CHUNKS: dict[tuple[str, str], bytes] = {}
+
 
 class Transport(Protocol):
     """The write side of a transport, as a connection sees it."""
@@ -115,7 +118,10 @@ class HubConnection:
         self._protocol = protocol
         self._transfer_format = protocol.transfer_format
         self.output_key = (protocol.name, self.transport.output_kind(protocol.transfer_format))
-        self._ping_chunk = self.encode_record(protocol.write_message(PING))
+        ping = _PING_CHUNKS.get(self.output_key)
+        if ping is None:
+            ping = _PING_CHUNKS[self.output_key] = self.encode_record(protocol.write_message(PING))
+        self._ping_chunk = ping
 
     def encode_record(self, record: bytes) -> bytes:
         return self.transport.encode_record(record, self._transfer_format)

@@ -1,9 +1,12 @@
-"""A bounded outbound queue drained by a greenlet of its own, for streaming transports.
+"""Outbound bytes for one peer: written at once when the socket has room, queued otherwise.
 
-Senders (broadcasts, other connections' hub methods) only append bytes and return: a slow
-client costs them nothing. The drain greenlet exists only while there is something to write,
-joins everything queued into one socket write, and gives up on a peer that stalls a write for
-too long. A queue that grows past its limit reports overflow so the connection is dropped.
+Like an asyncio transport's ``write()``: a sender (a broadcast, another connection's hub method)
+first tries a non-blocking write; only what the kernel cannot take right now is queued, and a
+drain greenlet, which exists only while something is queued, finishes the job. So a send never
+waits for a slow client, a fast client gets its bytes with no extra greenlet switch, and a
+burst to a fast client does not pile up in memory. A queue that grows past its limit means the
+peer is not reading: the caller is told, and drops the connection. A peer that stalls a write
+for too long is dropped too.
 """
 
 from __future__ import annotations
@@ -23,11 +26,14 @@ class StreamWriter:
     def __init__(
         self,
         write: Callable[[bytes], None],
+        try_write: Callable[[bytes], int],
         limit: int,
         stall_timeout: float,
         on_finished: Callable[[], None],
     ) -> None:
+        """``write`` blocks until all bytes are out; ``try_write`` writes what fits now."""
         self._write = write
+        self._try_write = try_write
         self._limit = limit
         self._stall_timeout = stall_timeout
         self._on_finished = on_finished
@@ -45,6 +51,15 @@ class StreamWriter:
         """Queue ``chunk``; False when the queue is over its limit (the peer is too slow)."""
         if self._closing or self._finished:
             return True  # the connection is ending; late messages are dropped quietly
+        if not self._draining:
+            try:
+                written = self._try_write(chunk)
+            except OSError:
+                self.abort()  # the peer is gone; the reader side reports the disconnect
+                return True
+            if written == len(chunk):
+                return True
+            chunk = chunk[written:]
         self._queue.append(chunk)
         self._queued_bytes += len(chunk)
         if self._queued_bytes > self._limit:
@@ -60,7 +75,10 @@ class StreamWriter:
             self._queue.append(final)
             self._queued_bytes += len(final)
         self._closing = True
-        self._start_drain()
+        if self._queue:
+            self._start_drain()
+        else:
+            self._finish()
 
     def abort(self) -> None:
         """Drop everything queued and finish now."""
@@ -69,7 +87,7 @@ class StreamWriter:
         self._finish()
 
     def _start_drain(self) -> None:
-        if not self._draining:
+        if not self._draining and not self._finished:
             self._draining = True
             _concurrency.spawn(self._drain)
 

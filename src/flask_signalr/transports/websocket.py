@@ -104,7 +104,11 @@ class WebSocketTransport:
         self._protocol = WSConnection(ConnectionType.SERVER)
         self._protocol.receive_data(_upgrade_request_bytes(environ))
         self._writer = StreamWriter(
-            self._socket.sendall, outbound_limit, stall_timeout, self._shutdown
+            self._socket.sendall,
+            lambda data: _concurrency.try_send(self._socket, data),
+            outbound_limit,
+            stall_timeout,
+            self._shutdown,
         )
         self._shut = False
         self._close_timer: Any = None
