@@ -59,9 +59,9 @@ def spawn_later(seconds: float, function: Callable[..., Any], *args: Any) -> Gre
     return gevent.spawn_later(seconds, function, *args)
 
 
-def kill(greenlet: Greenlet, block: bool = False) -> None:
-    """Raise GreenletExit in ``greenlet`` (a generator it runs sees GeneratorExit)."""
-    greenlet.kill(block=block)
+def kill(greenlet: Greenlet, exception: type[BaseException] = GreenletExit) -> None:
+    """Raise ``exception`` in ``greenlet`` at its next switch, without waiting for it."""
+    greenlet.kill(exception, block=False)
 
 
 def try_send(sock: Any, data: bytes) -> int:

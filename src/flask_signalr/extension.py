@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 import weakref
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar, overload
 
 from flask import Flask, current_app, has_app_context
 
@@ -16,6 +17,8 @@ from flask_signalr.auth import (
     default_role_checker,
     default_user_id_provider,
 )
+from flask_signalr.clients import TClient
+from flask_signalr.filters import HubFilter, as_filter
 from flask_signalr.hub import Hub
 from flask_signalr.hub_context import HubContext
 from flask_signalr.lifetime.memory import MemoryHubLifetimeManager
@@ -29,6 +32,14 @@ _H = TypeVar("_H", bound=type[Hub[Any]])
 _EXTENSION_KEY = "signalr"
 
 
+@dataclass(frozen=True)
+class _HubMapping:
+    path: str
+    hub_class: type[Hub[Any]]
+    #: Filters for this hub only; they run after the global ones.
+    filters: list[HubFilter]
+
+
 class _AppState:
     """What the extension keeps per app, in ``app.extensions["signalr"]``."""
 
@@ -38,7 +49,8 @@ class _AppState:
         self.options = options
         self.endpoints: dict[str, HubEndpoint] = {}
 
-    def map_hub(self, path: str, hub_class: type[Hub[Any]]) -> None:
+    def map_hub(self, mapping: _HubMapping) -> None:
+        path, hub_class = mapping.path, mapping.hub_class
         if path in self.endpoints:
             raise ValueError(f"A hub is already mapped to {path!r}.")
         endpoint = HubEndpoint(
@@ -48,6 +60,7 @@ class _AppState:
             MemoryHubLifetimeManager(),
             lambda user, role: self.extension._role_checker(user, role),
             lambda user: self.extension._user_id_provider(user),
+            self.extension._filters + mapping.filters,
         )
         views = HubViews(endpoint)
         name = path.strip("/").replace("/", ".") or "root"
@@ -94,7 +107,8 @@ class SignalR:
     def __init__(self, app: Flask | None = None, **options: Any) -> None:
         resolve_options(options, {})  # fail fast on unknown names and bad values
         self._options = options
-        self._hubs: list[tuple[str, type[Hub[Any]]]] = []
+        self._hubs: list[_HubMapping] = []
+        self._filters: list[HubFilter] = []
         self._apps: weakref.WeakSet[Flask] = weakref.WeakSet()
         self._role_checker: RoleChecker = default_role_checker
         self._user_id_provider: UserIdProvider = default_user_id_provider
@@ -106,31 +120,59 @@ class SignalR:
         state = _AppState(self, app, resolve_options(self._options, app.config))
         app.extensions[_EXTENSION_KEY] = state
         self._apps.add(app)
-        for path, hub_class in self._hubs:
-            state.map_hub(path, hub_class)
+        for mapping in self._hubs:
+            state.map_hub(mapping)
 
     # -- hubs ---------------------------------------------------------------------------------
 
-    def hub(self, path: str) -> Callable[[_H], _H]:
+    def hub(
+        self, path: str, filters: Sequence[HubFilter | type[HubFilter]] = ()
+    ) -> Callable[[_H], _H]:
         """Class decorator: ``@signalr.hub("/hubs/chat")`` maps the hub at ``path``."""
 
         def decorate(hub_class: _H) -> _H:
-            self.map_hub(path, hub_class)
+            self.map_hub(path, hub_class, filters)
             return hub_class
 
         return decorate
 
-    def map_hub(self, path: str, hub_class: type[Hub[Any]]) -> None:
-        """Serve ``hub_class`` at ``path`` (negotiate at ``path + "/negotiate"``)."""
+    def map_hub(
+        self,
+        path: str,
+        hub_class: type[Hub[Any]],
+        filters: Sequence[HubFilter | type[HubFilter]] = (),
+    ) -> None:
+        """Serve ``hub_class`` at ``path`` (negotiate at ``path + "/negotiate"``).
+
+        ``filters`` wrap this hub's calls, inside the filters added with :meth:`add_filter`.
+        """
         if not isinstance(path, str) or not path.startswith("/"):
             raise ValueError(f"Hub paths must start with '/', got {path!r}.")
-        self._hubs.append((path, hub_class))
+        mapping = _HubMapping(path, hub_class, [as_filter(f) for f in filters])
+        self._hubs.append(mapping)
         for app in list(self._apps):
-            app.extensions[_EXTENSION_KEY].map_hub(path, hub_class)
+            app.extensions[_EXTENSION_KEY].map_hub(mapping)
+
+    def add_filter(self, hub_filter: HubFilter | type[HubFilter]) -> None:
+        """Wrap every hub's calls in ``hub_filter`` (filters added first run outermost)."""
+        self._filters.append(as_filter(hub_filter))
+        for app in list(self._apps):
+            state: _AppState = app.extensions[_EXTENSION_KEY]
+            for mapping in self._hubs:
+                endpoint = state.endpoints.get(mapping.path)
+                if endpoint is not None:
+                    endpoint.dispatcher.set_filters(self._filters + mapping.filters)
+
+    @overload
+    def hub_context(self, hub: type[Hub[TClient]]) -> HubContext[TClient]: ...
+
+    @overload
+    def hub_context(self, hub: str) -> HubContext[Any]: ...
 
     def hub_context(self, hub: type[Hub[Any]] | str) -> HubContext[Any]:
         """Clients and groups of a hub (by class or path), usable from views and greenlets."""
-        return HubContext(self._state().endpoint_for(hub).manager)
+        endpoint = self._state().endpoint_for(hub)
+        return HubContext(endpoint.manager, endpoint.dispatcher.client_spec)
 
     # -- identity hooks -----------------------------------------------------------------------
 

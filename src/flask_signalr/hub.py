@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -49,3 +50,14 @@ def hub_method(name: str) -> Callable[[_F], _F]:
 def wire_name_of(function: Callable[..., Any]) -> str | None:
     """The name given with ``@hub_method``, if any."""
     return getattr(function, _WIRE_NAME_ATTRIBUTE, None)
+
+
+def client_type_of(hub_class: type[Hub[Any]]) -> type | None:
+    """The client Protocol of a strongly typed hub (``class H(Hub[VoteClient])``), if any."""
+    for klass in hub_class.__mro__:
+        for base in getattr(klass, "__orig_bases__", ()):
+            if typing.get_origin(base) is Hub:
+                (client_type,) = typing.get_args(base)
+                if isinstance(client_type, type):
+                    return client_type
+    return None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Generic
 
-from flask_signalr.clients import GroupManager, HubClients, TClient
+from flask_signalr.clients import ClientSpec, GroupManager, HubClients, TClient
 from flask_signalr.lifetime.base import HubLifetimeManager
 
 
@@ -16,6 +16,6 @@ class HubContext(Generic[TClient]):
 
     __slots__ = ("clients", "groups")
 
-    def __init__(self, manager: HubLifetimeManager) -> None:
-        self.clients: HubClients[TClient] = HubClients(manager)
+    def __init__(self, manager: HubLifetimeManager, client_spec: ClientSpec | None = None) -> None:
+        self.clients: HubClients[TClient] = HubClients(manager, client_spec)
         self.groups = GroupManager(manager)

@@ -8,7 +8,8 @@ manager and the Redis backplane are interchangeable. The verbs mirror ASP.NET Co
 from __future__ import annotations
 
 import abc
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
+from typing import Any
 
 from flask_signalr.protocol.messages import InvocationMessage
 from flask_signalr.server.connection import HubConnection
@@ -61,6 +62,12 @@ class HubLifetimeManager(abc.ABC):
 
     @abc.abstractmethod
     def remove_from_group(self, connection_id: str, group: str) -> None: ...
+
+    @abc.abstractmethod
+    def invoke_connection(
+        self, connection_id: str, method: str, args: Sequence[Any], timeout: float
+    ) -> Any:
+        """Invoke ``method`` on one client and wait for its result (client results)."""
 
     @abc.abstractmethod
     def connection_count(self) -> int:

@@ -6,8 +6,10 @@ members, and a broadcast encodes its message once per wire format for all recipi
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
+from typing import Any
 
+from flask_signalr.errors import ConnectionLostError
 from flask_signalr.lifetime.base import HubLifetimeManager
 from flask_signalr.protocol.messages import InvocationMessage
 from flask_signalr.server.connection import HubConnection
@@ -110,6 +112,14 @@ class MemoryHubLifetimeManager(HubLifetimeManager):
 
     def send_users(self, user_ids: Collection[str], message: InvocationMessage) -> None:
         _deliver(self._union(self._users, user_ids), message)
+
+    def invoke_connection(
+        self, connection_id: str, method: str, args: Sequence[Any], timeout: float
+    ) -> Any:
+        connection = self._connections.get(connection_id)
+        if connection is None:
+            raise ConnectionLostError(f"Connection '{connection_id}' does not exist.")
+        return connection.client_results.invoke(connection, method, args, timeout)
 
     @staticmethod
     def _pick(connections: dict[str, HubConnection], ids: Iterable[str]) -> list[HubConnection]:

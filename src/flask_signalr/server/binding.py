@@ -20,6 +20,7 @@ from typing import Any
 from flask_signalr.server.error_texts import InvalidDataException
 
 Checker = Callable[[Any], Any]
+_MISSING = object()
 
 
 ARGUMENT_TYPE_ERROR = (
@@ -44,6 +45,8 @@ class Signature:
     parameters: tuple[Parameter, ...]
     #: Positions (among all parameters) that receive client-to-server streams.
     stream_positions: tuple[int, ...]
+    #: Per stream parameter, the check applied to each item the client streams.
+    stream_item_checks: tuple[Checker, ...]
     accepts_extra: bool
 
     @property
@@ -66,6 +69,21 @@ class Signature:
             bound.append(value)
         return bound
 
+    def merge(self, values: list[Any], streams: list[Any]) -> list[Any]:
+        """Interleave bound values and upload streams in parameter order."""
+        if not streams:
+            return values
+        merged: list[Any] = []
+        value_iter, stream_iter = iter(values), iter(streams)
+        for position in range(len(self.parameters) + len(self.stream_positions)):
+            source = stream_iter if position in self.stream_positions else value_iter
+            item = next(source, _MISSING)
+            if item is _MISSING:
+                break  # trailing defaulted parameters the client left out
+            merged.append(item)
+        merged.extend(value_iter)
+        return merged
+
 
 def build_signature(function: Callable[..., Any]) -> Signature:
     """Inspect ``function`` (a hub method, ``self`` excluded) once, when the hub is mapped."""
@@ -73,6 +91,7 @@ def build_signature(function: Callable[..., Any]) -> Signature:
     hints = typing.get_type_hints(function)
     parameters: list[Parameter] = []
     stream_positions: list[int] = []
+    stream_item_checks: list[Checker] = []
     accepts_extra = False
     for position, parameter in enumerate(list(signature.parameters.values())[1:]):
         if parameter.kind is inspect.Parameter.VAR_POSITIONAL:
@@ -90,6 +109,8 @@ def build_signature(function: Callable[..., Any]) -> Signature:
         hint = hints.get(parameter.name, Any)
         if is_stream_hint(hint):
             stream_positions.append(position)
+            item_hints = typing.get_args(hint)
+            stream_item_checks.append(checker_for(item_hints[0]) if item_hints else _accept)
             continue
         parameters.append(
             Parameter(
@@ -98,7 +119,9 @@ def build_signature(function: Callable[..., Any]) -> Signature:
                 parameter.default is not inspect.Parameter.empty,
             )
         )
-    return Signature(tuple(parameters), tuple(stream_positions), accepts_extra)
+    return Signature(
+        tuple(parameters), tuple(stream_positions), tuple(stream_item_checks), accepts_extra
+    )
 
 
 def is_stream_hint(hint: Any) -> bool:

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from flask_signalr import _concurrency
 from flask_signalr.protocol.base import HubProtocol, TransferFormat
 from flask_signalr.protocol.messages import PING, CloseMessage, HubMessage
+from flask_signalr.server.client_results import ClientResults
 from flask_signalr.server.scope import RequestScope
 from flask_signalr.server.serialized import SerializedMessage
 
@@ -86,6 +87,12 @@ class HubConnection:
         self.input_buffer = b""
         #: True once the hub's on_connected succeeded (so on_disconnected is owed).
         self.hub_connected = False
+        #: Server-to-client invocations waiting for the client's answer.
+        self.client_results = ClientResults()
+        #: Server-to-client streams in progress: invocation id -> producing greenlet.
+        self.streams: dict[str, Any] = {}
+        #: Client-to-server streams being received: stream id -> UploadStream.
+        self.uploads: dict[str, Any] = {}
         self._protocol: HubProtocol | None = None
         self._transfer_format = TransferFormat.TEXT
         self.output_key: tuple[str, str] = ("", "")

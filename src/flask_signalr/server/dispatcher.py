@@ -3,7 +3,8 @@
 The dispatcher runs in the connection's reader greenlet and must not block it: every invocation
 runs in a greenlet of its own, at most ``maximum_parallel_invocations_per_client`` at a time per
 connection (later ones wait their turn in arrival order), so the reader keeps receiving pings,
-cancellations and client results while hub code runs.
+cancellations, upload items and client results while hub code runs. Server-to-client streams
+run in their own greenlets too and do not take an invocation slot.
 """
 
 from __future__ import annotations
@@ -14,23 +15,35 @@ from typing import Any
 
 from flask_signalr import _concurrency
 from flask_signalr.auth import AuthorizationResult, RoleChecker, check_requirements
-from flask_signalr.clients import GroupManager, HubCallerClients
+from flask_signalr.clients import ClientSpec, GroupManager, HubCallerClients, client_spec
 from flask_signalr.context import HubCallerContext
 from flask_signalr.errors import HubException
-from flask_signalr.hub import Hub
+from flask_signalr.filters import (
+    FilterPipeline,
+    HubFilter,
+    HubInvocationContext,
+    HubLifetimeContext,
+    compose,
+)
+from flask_signalr.hub import Hub, client_type_of
 from flask_signalr.lifetime.base import HubLifetimeManager
 from flask_signalr.protocol.messages import (
+    CancelInvocationMessage,
     CompletionMessage,
     HubMessage,
     InvocationMessage,
-    PingMessage,
     StreamInvocationMessage,
+    StreamItemMessage,
 )
 from flask_signalr.server import error_texts
+from flask_signalr.server.client_results import holding_slot, in_on_connected
 from flask_signalr.server.connection import HubConnection
 from flask_signalr.server.methods import HubMethod, discover_methods, normalize
+from flask_signalr.server.streams import UploadStream
 
 logger = logging.getLogger("flask_signalr")
+
+Call = InvocationMessage | StreamInvocationMessage
 
 
 class HubDispatcher:
@@ -42,25 +55,34 @@ class HubDispatcher:
         manager: HubLifetimeManager,
         role_checker: RoleChecker,
         detailed_errors: bool,
+        filters: Sequence[HubFilter] = (),
     ) -> None:
         self.hub_class = hub_class
         self.methods = discover_methods(hub_class)
+        client_type = client_type_of(hub_class)
+        #: Wire names of the typed client Protocol's methods (None for untyped hubs).
+        self.client_spec: ClientSpec | None = client_spec(client_type) if client_type else None
         self._manager = manager
         self._groups = GroupManager(manager)
         self._role_checker = role_checker
         self._detailed_errors = detailed_errors
+        self._pipeline: FilterPipeline = compose(filters)
+
+    def set_filters(self, filters: Sequence[HubFilter]) -> None:
+        """Replace the filters (composed once here, not per call)."""
+        self._pipeline = compose(filters)
 
     # -- lifecycle ----------------------------------------------------------------------------
 
     def on_connected(self, connection: HubConnection) -> None:
         """Run the hub's ``on_connected``; exceptions propagate (the handler closes)."""
-        with connection.scope.activate():
-            self._make_hub(connection).on_connected()
+        with in_on_connected(), connection.scope.activate():
+            self._pipeline.on_connected(self._lifetime_context(connection))
 
     def on_disconnected(self, connection: HubConnection, exception: BaseException | None) -> None:
         try:
             with connection.scope.activate():
-                self._make_hub(connection).on_disconnected(exception)
+                self._pipeline.on_disconnected(self._lifetime_context(connection), exception)
         except Exception:
             logger.exception(
                 "Error in %s.on_disconnected for connection %s.",
@@ -68,78 +90,141 @@ class HubDispatcher:
                 connection.connection_id,
             )
 
+    def connection_ended(self, connection: HubConnection) -> None:
+        """Stop what still runs for a connection that is gone."""
+        connection.client_results.fail_all(connection.connection_id)
+        for stream in list(connection.streams.values()):
+            _concurrency.kill(stream, GeneratorExit)
+        connection.streams.clear()
+        for upload in list(connection.uploads.values()):
+            upload.complete(HubException("The connection ended before the stream completed."))
+        connection.uploads.clear()
+
     # -- messages -----------------------------------------------------------------------------
 
     def dispatch(self, connection: HubConnection, message: HubMessage) -> None:
         """Handle one message from the client (called from the reader greenlet)."""
         if isinstance(message, InvocationMessage):
-            self._start_invocation(connection, message)
+            self._start(connection, message, streaming=False)
         elif isinstance(message, StreamInvocationMessage):
-            self._fail(
-                connection,
+            self._start(connection, message, streaming=True)
+        elif isinstance(message, StreamItemMessage):
+            upload = connection.uploads.get(message.invocation_id)
+            if upload is not None:  # items of unknown streams are ignored, as in ASP.NET
+                upload.put(message.item)
+        elif isinstance(message, CompletionMessage):
+            self._complete(connection, message)
+        elif isinstance(message, CancelInvocationMessage):
+            stream = connection.streams.pop(message.invocation_id, None)
+            if stream is not None:
+                _concurrency.kill(stream, GeneratorExit)
+        # Pings only prove liveness (already recorded); Ack/Sequence need stateful reconnect.
+
+    def _complete(self, connection: HubConnection, message: CompletionMessage) -> None:
+        upload = connection.uploads.pop(message.invocation_id, None)
+        if upload is not None:
+            upload.complete(message.error)
+        elif not connection.client_results.complete(message):
+            logger.debug(
+                "Ignoring a completion for unknown id %r from connection %s.",
                 message.invocation_id,
-                self._streaming_refusal(message.target),
+                connection.connection_id,
             )
-        elif isinstance(message, PingMessage):
-            connection.client_pinged = True
-        # Other client messages (stream items, completions, cancellations, acks) carry
-        # nothing for a hub without streams or client results; they are ignored.
 
-    def _streaming_refusal(self, target: str) -> str:
-        method = self.methods.get(normalize(target))
+    def _start(self, connection: HubConnection, message: Call, streaming: bool) -> None:
+        target, invocation_id = message.target, message.invocation_id
+        method = self._resolve(connection, message, streaming)
         if method is None:
-            return error_texts.method_does_not_exist(target)
-        return error_texts.plain_method_streamed(target)
-
-    def _start_invocation(self, connection: HubConnection, message: InvocationMessage) -> None:
-        target = message.target
-        method = self.methods.get(normalize(target))
-        if method is None:
-            self._fail(connection, message.invocation_id, error_texts.method_does_not_exist(target))
             return
-        verdict = check_requirements(connection.user, method.requirements, self._role_checker)
-        if verdict is not AuthorizationResult.ALLOWED:
-            self._fail(connection, message.invocation_id, error_texts.unauthorized(target))
-            return
-        if method.is_stream:
+        expected_streams = len(method.signature.stream_positions)
+        if len(message.stream_ids) != expected_streams:
             self._fail(
                 connection,
-                message.invocation_id,
-                error_texts.streaming_method_not_streamed(target),
+                invocation_id,
+                error_texts.with_detail(
+                    error_texts.invocation_failed(target),
+                    HubException(
+                        f"Client sent {len(message.stream_ids)} stream(s), "
+                        f"Hub method expects {expected_streams}."
+                    ),
+                    self._detailed_errors,
+                ),
             )
             return
         try:
-            arguments = method.signature.bind(message.arguments)
+            values = method.signature.bind(message.arguments)
         except error_texts.InvalidDataException as exc:
             self._fail(
                 connection,
-                message.invocation_id,
+                invocation_id,
                 error_texts.with_detail(
                     error_texts.binding_failed(target), exc, self._detailed_errors
                 ),
             )
             return
-        _concurrency.spawn(
-            self._invoke, connection, method, target, arguments, message.invocation_id
-        )
+        uploads = [
+            UploadStream(stream_id, check)
+            for stream_id, check in zip(
+                message.stream_ids, method.signature.stream_item_checks, strict=True
+            )
+        ]
+        for upload in uploads:
+            connection.uploads[upload.stream_id] = upload
+        arguments = method.signature.merge(values, uploads)
+        if streaming:
+            assert invocation_id is not None
+            connection.streams[invocation_id] = _concurrency.spawn(
+                self._stream, connection, method, target, arguments, invocation_id, uploads
+            )
+        else:
+            _concurrency.spawn(
+                self._invoke, connection, method, target, arguments, invocation_id, uploads
+            )
+
+    def _resolve(
+        self, connection: HubConnection, message: Call, streaming: bool
+    ) -> HubMethod | None:
+        """The method a call names, or None after answering why it cannot run."""
+        target, invocation_id = message.target, message.invocation_id
+        method = self.methods.get(normalize(target))
+        if method is None:
+            error = error_texts.method_does_not_exist(target)
+        elif (
+            check_requirements(connection.user, method.requirements, self._role_checker)
+            is not AuthorizationResult.ALLOWED
+        ):
+            error = error_texts.unauthorized(target)
+        elif method.is_stream and not streaming:
+            error = error_texts.streaming_method_not_streamed(target)
+        elif streaming and not method.is_stream:
+            error = error_texts.plain_method_streamed(target)
+        elif streaming and invocation_id in connection.streams:
+            assert invocation_id is not None
+            error = error_texts.invocation_id_in_use(invocation_id)
+        else:
+            return method
+        self._fail(connection, invocation_id, error)
+        return None
 
     def _invoke(
         self,
         connection: HubConnection,
         method: HubMethod,
         target: str,
-        arguments: Sequence[Any],
+        arguments: list[Any],
         invocation_id: str | None,
+        uploads: list[UploadStream],
     ) -> None:
-        with connection.invocation_slots:
+        with connection.invocation_slots, holding_slot(connection):
             if connection.aborted.is_set():
                 return
             try:
-                with connection.scope.activate():
-                    result = method.function(self._make_hub(connection), *arguments)
+                result = self._call(connection, method, target, arguments)
             except Exception as exc:  # noqa: BLE001 - user code; becomes an error completion
                 self._report_failure(connection, target, invocation_id, exc)
                 return
+            finally:
+                self._release_uploads(connection, uploads)
         if invocation_id is None:
             return
         try:
@@ -147,6 +232,58 @@ class HubDispatcher:
         except (TypeError, ValueError) as exc:
             # The result cannot be encoded in this connection's protocol.
             self._report_failure(connection, target, invocation_id, exc)
+
+    def _stream(
+        self,
+        connection: HubConnection,
+        method: HubMethod,
+        target: str,
+        arguments: list[Any],
+        invocation_id: str,
+        uploads: list[UploadStream],
+    ) -> None:
+        try:
+            with connection.scope.activate():
+                items = self._pipeline.invoke(
+                    self._invocation_context(connection, method, target, arguments)
+                )
+                for item in items:
+                    connection.send_message(StreamItemMessage(invocation_id, item))
+        except GeneratorExit:
+            return  # the client canceled the stream (or left): nothing more is sent
+        except Exception as exc:
+            if not isinstance(exc, HubException):
+                logger.error(
+                    "Stream '%s' of connection %s failed.",
+                    target,
+                    connection.connection_id,
+                    exc_info=exc,
+                )
+            self._fail(
+                connection,
+                invocation_id,
+                error_texts.with_detail(error_texts.streaming_failed(), exc, self._detailed_errors),
+            )
+            return
+        finally:
+            connection.streams.pop(invocation_id, None)
+            self._release_uploads(connection, uploads)
+        connection.send_message(CompletionMessage(invocation_id))
+
+    def _call(
+        self, connection: HubConnection, method: HubMethod, target: str, arguments: list[Any]
+    ) -> Any:
+        with connection.scope.activate():
+            return self._pipeline.invoke(
+                self._invocation_context(connection, method, target, arguments)
+            )
+
+    @staticmethod
+    def _release_uploads(connection: HubConnection, uploads: list[UploadStream]) -> None:
+        """The method returned: still-open upload streams are closed (later items ignored)."""
+        for upload in uploads:
+            connection.uploads.pop(upload.stream_id, None)
+            upload.abandon()
 
     def _report_failure(
         self,
@@ -176,9 +313,21 @@ class HubDispatcher:
         if invocation_id is not None:
             connection.send_message(CompletionMessage.with_error(invocation_id, error))
 
+    # -- hub instances ------------------------------------------------------------------------
+
     def _make_hub(self, connection: HubConnection) -> Hub[Any]:
         hub = self.hub_class()
-        hub.clients = HubCallerClients(self._manager, connection.connection_id)
+        hub.clients = HubCallerClients(self._manager, connection.connection_id, self.client_spec)
         hub.groups = self._groups
         hub.context = HubCallerContext(connection)
         return hub
+
+    def _invocation_context(
+        self, connection: HubConnection, method: HubMethod, target: str, arguments: list[Any]
+    ) -> HubInvocationContext:
+        hub = self._make_hub(connection)
+        return HubInvocationContext(hub.context, hub, target, method.function, arguments)
+
+    def _lifetime_context(self, connection: HubConnection) -> HubLifetimeContext:
+        hub = self._make_hub(connection)
+        return HubLifetimeContext(hub.context, hub)

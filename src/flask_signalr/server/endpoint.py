@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from flask_signalr import _concurrency
 from flask_signalr.auth import RoleChecker, UserIdProvider
+from flask_signalr.filters import HubFilter
 from flask_signalr.hub import Hub
 from flask_signalr.lifetime.base import HubLifetimeManager
 from flask_signalr.options import SignalROptions
@@ -43,6 +45,7 @@ class HubEndpoint:
         manager: HubLifetimeManager,
         role_checker: RoleChecker,
         user_id_provider: UserIdProvider,
+        filters: Sequence[HubFilter] = (),
     ) -> None:
         self.path = path
         self.hub_class = hub_class
@@ -52,7 +55,7 @@ class HubEndpoint:
         self.user_id_provider = user_id_provider
         self.protocols = protocols_by_name(options.protocols)
         self.dispatcher = HubDispatcher(
-            hub_class, manager, role_checker, options.enable_detailed_errors
+            hub_class, manager, role_checker, options.enable_detailed_errors, filters
         )
         self.handler = ConnectionHandler(
             self.protocols,

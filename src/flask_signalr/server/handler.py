@@ -149,6 +149,7 @@ class ConnectionHandler:
         if not connection.mark_closed():
             return
         exception = connection.abort_reason or error
+        self._dispatcher.connection_ended(connection)
         try:
             if connection.hub_connected:
                 self._dispatcher.on_disconnected(connection, exception)

@@ -1,0 +1,120 @@
+"""Client results: the server invokes a client method and waits for the client's answer.
+
+The waiting greenlet blocks; the connection's reader keeps running and routes the client's
+Completion here. While a hub method waits, it gives back its invocation slot (as ASP.NET does),
+so a method that calls back its own caller works even with one invocation at a time. Calls from
+``on_connected`` are refused: it runs on the reader greenlet, which is the one that would have
+to read the answer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+from collections.abc import Iterator, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from flask_signalr import _concurrency
+from flask_signalr.errors import ConnectionLostError, HubException
+from flask_signalr.protocol.messages import CompletionMessage, InvocationMessage
+
+if TYPE_CHECKING:  # pragma: no cover
+    from flask_signalr.server.connection import HubConnection
+
+
+@dataclass(frozen=True)
+class _Activity:
+    """What the current greenlet is doing on behalf of a connection."""
+
+    #: The connection whose invocation slot this greenlet holds, if any.
+    slot_owner: HubConnection | None
+    client_results_allowed: bool
+
+
+_activity: ContextVar[_Activity | None] = ContextVar("flask_signalr_activity", default=None)
+
+
+@contextlib.contextmanager
+def holding_slot(connection: HubConnection) -> Iterator[None]:
+    """Mark the current greenlet as running one of ``connection``'s invocations."""
+    token = _activity.set(_Activity(connection, True))
+    try:
+        yield
+    finally:
+        _activity.reset(token)
+
+
+@contextlib.contextmanager
+def in_on_connected() -> Iterator[None]:
+    """Mark the current greenlet as running ``on_connected`` (no client results there)."""
+    token = _activity.set(_Activity(None, False))
+    try:
+        yield
+    finally:
+        _activity.reset(token)
+
+
+class ClientResults:
+    """Pending server-to-client invocations of one connection."""
+
+    def __init__(self) -> None:
+        self._pending: dict[str, _concurrency.AsyncResult] = {}
+        # "s" keeps these ids apart from the client's own upload stream ids.
+        self._ids = (f"s{number}" for number in itertools.count(1))
+
+    def invoke(
+        self, connection: HubConnection, method: str, args: Sequence[Any], timeout: float
+    ) -> Any:
+        """Invoke ``method`` on the client and return its result.
+
+        Raises :class:`HubException` when the client answers with an error,
+        :class:`TimeoutError` after ``timeout`` seconds and :class:`ConnectionLostError` when
+        the connection ends first.
+        """
+        activity = _activity.get()
+        if activity is not None and not activity.client_results_allowed:
+            raise HubException("Client results inside on_connected are not allowed.")
+        if connection.aborted.is_set():
+            raise ConnectionLostError(f"Connection '{connection.connection_id}' disconnected.")
+        invocation_id = next(self._ids)
+        answer = _concurrency.AsyncResult()
+        self._pending[invocation_id] = answer
+        try:
+            connection.send_message(InvocationMessage(method, args, invocation_id))
+            return _wait(answer, timeout, activity)
+        except _concurrency.Timeout:
+            raise TimeoutError(
+                f"The client did not answer '{method}' within {timeout} seconds."
+            ) from None
+        finally:
+            self._pending.pop(invocation_id, None)
+
+    def complete(self, message: CompletionMessage) -> bool:
+        """Deliver the client's answer; False if nobody waits for this id."""
+        answer = self._pending.pop(message.invocation_id, None)
+        if answer is None:
+            return False
+        if message.error is not None:
+            answer.set_exception(HubException(message.error))
+        else:
+            answer.set(message.result)
+        return True
+
+    def fail_all(self, connection_id: str) -> None:
+        """The connection ended: every waiting caller gets an error instead of hanging."""
+        pending, self._pending = self._pending, {}
+        for answer in pending.values():
+            answer.set_exception(ConnectionLostError(f"Connection '{connection_id}' disconnected."))
+
+
+def _wait(answer: _concurrency.AsyncResult, timeout: float, activity: _Activity | None) -> Any:
+    owner = activity.slot_owner if activity is not None else None
+    if owner is None:
+        return answer.get(timeout=timeout)
+    owner.invocation_slots.release()
+    try:
+        return answer.get(timeout=timeout)
+    finally:
+        owner.invocation_slots.acquire()
