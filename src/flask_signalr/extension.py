@@ -24,6 +24,7 @@ from flask_signalr.hub_context import HubContext
 from flask_signalr.lifetime.memory import MemoryHubLifetimeManager
 from flask_signalr.options import SignalROptions, resolve_options
 from flask_signalr.server.endpoint import HubEndpoint
+from flask_signalr.server.methods import discover_methods
 from flask_signalr.transports.http import HubViews
 
 logger = logging.getLogger("flask_signalr")
@@ -148,10 +149,13 @@ class SignalR:
         """
         if not isinstance(path, str) or not path.startswith("/"):
             raise ValueError(f"Hub paths must start with '/', got {path!r}.")
+        if any(existing.path == path for existing in self._hubs):
+            raise ValueError(f"A hub is already mapped to {path!r}.")
+        discover_methods(hub_class)  # refuse a broken hub class now, not at init_app
         mapping = _HubMapping(path, hub_class, [as_filter(f) for f in filters])
-        self._hubs.append(mapping)
         for app in list(self._apps):
             app.extensions[_EXTENSION_KEY].map_hub(mapping)
+        self._hubs.append(mapping)
 
     def add_filter(self, hub_filter: HubFilter | type[HubFilter]) -> None:
         """Wrap every hub's calls in ``hub_filter`` (filters added first run outermost)."""

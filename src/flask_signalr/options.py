@@ -135,6 +135,14 @@ def resolve_options(keywords: Mapping[str, Any], config: Mapping[str, Any]) -> S
         raise TypeError(
             f"Unknown SignalR option(s) {unknown}; valid options: {sorted(_VALIDATORS)}."
         )
+    valid_keys = {f"SIGNALR_{name.upper()}" for name in _VALIDATORS}
+    unknown_keys = sorted(
+        key for key in config if key.startswith("SIGNALR_") and key not in valid_keys
+    )
+    if unknown_keys:
+        raise ValueError(
+            f"Unknown SignalR config key(s) {unknown_keys}; valid keys: {sorted(valid_keys)}."
+        )
     values: dict[str, Any] = {}
     for name, validate in _VALIDATORS.items():
         config_key = f"SIGNALR_{name.upper()}"

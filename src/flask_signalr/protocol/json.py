@@ -179,7 +179,7 @@ def _to_object(message: HubMessage) -> dict[str, Any]:
     """The JSON object for an outgoing message, with absent optionals left out."""
     if isinstance(message, InvocationMessage):
         obj: dict[str, Any] = {"type": 1}
-        if message.invocation_id is not None:
+        if message.invocation_id:  # never null or "": the JS client drops such a frame
             obj["invocationId"] = message.invocation_id
         obj["target"] = message.target
         obj["arguments"] = message.arguments
@@ -215,8 +215,10 @@ def _to_object(message: HubMessage) -> dict[str, Any]:
         return obj
     elif isinstance(message, AckMessage):
         return {"type": 8, "sequenceId": message.sequence_id}
-    else:
+    elif isinstance(message, SequenceMessage):
         return {"type": 9, "sequenceId": message.sequence_id}
+    else:
+        raise TypeError(f"Not a hub message: {type(message).__name__}.")
     if message.headers:
         obj["headers"] = dict(message.headers)
     return obj

@@ -21,6 +21,13 @@ from flask_signalr.server.error_texts import InvalidDataException
 
 Checker = Callable[[Any], Any]
 _MISSING = object()
+_BARE_CONTAINERS: dict[Any, Any] = {
+    list: list[Any],
+    set: set[Any],
+    frozenset: frozenset[Any],
+    dict: dict[Any, Any],
+    tuple: tuple[Any, ...],
+}
 
 
 ARGUMENT_TYPE_ERROR = (
@@ -156,8 +163,8 @@ def checker_for(hint: Any) -> Checker:
         return _int
     if hint is float:
         return _float
-    if hint in (list, tuple, dict, set, frozenset):
-        return checker_for(hint[typing.Any] if hint is not tuple else tuple[Any, ...])
+    if hint in _BARE_CONTAINERS:
+        return checker_for(_BARE_CONTAINERS[hint])
     if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         return _dataclass_checker(hint)
     if _is_typed_dict(hint):
