@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Protocol
 
 import gevent
 from flask import Flask, current_app, g, jsonify, request
 from flask_login import LoginManager, UserMixin, current_user, login_user
 
-from flask_signalr import Hub, HubException, SignalR, authorize, hub_method
+from flask_signalr import (
+    Hub,
+    HubException,
+    HubFilter,
+    HubInvocationContext,
+    HubLifetimeContext,
+    SignalR,
+    authorize,
+    client_method,
+    hub_method,
+)
 
 TOKENS = {"token-kevin": "kevin", "token-admin": "admin", "token-bob": "bob"}
 
@@ -171,6 +181,122 @@ class TestHub(Hub):
     def stream_numbers(self, count: int) -> Iterator[int]:
         yield from range(count)
 
+    # streams
+    def counter(self, count: int, delay: float) -> Iterator[int]:
+        try:
+            for number in range(count):
+                yield number
+                gevent.sleep(delay)
+        except GeneratorExit:
+            events(self).append(("stream-closed", self.context.connection_id))
+            raise
+
+    def failing_stream(self, count: int) -> Iterator[int]:
+        yield from range(count)
+        raise ValueError("stream secret")
+
+    def refusing_stream(self) -> Iterator[int]:
+        yield 1
+        raise HubException("no more")
+
+    def upload_sum(self, numbers: Iterator[int]) -> int:
+        return sum(numbers)
+
+    def upload_join(self, prefix: str, words: Iterator[str], suffix: str) -> str:
+        return prefix + "".join(words) + suffix
+
+    def upload_doubled(self, numbers: Iterator[int]) -> Iterator[int]:
+        for number in numbers:
+            yield number * 2
+
+    def upload_error(self, numbers: Iterator[int]) -> str:
+        try:
+            return str(sum(numbers))
+        except HubException as error:
+            return f"client error: {error}"
+
+    # client results
+    def ask_caller(self, question: str) -> Any:
+        return self.clients.caller.invoke("Ask", question)
+
+    def ask_client(self, connection_id: str, question: str, timeout: float) -> dict[str, Any]:
+        try:
+            return {
+                "result": self.clients.client(connection_id).invoke(
+                    "Ask", question, timeout=timeout
+                )
+            }
+        except Exception as error:  # noqa: BLE001 - the test inspects what the caller got
+            return {"error": type(error).__name__, "message": str(error)}
+
+    def ask_all(self) -> str:
+        try:
+            self.clients.all.invoke("Ask", "everyone")
+        except TypeError as error:
+            return str(error)
+        return "no error"
+
+
+class ChatClient(Protocol):
+    def receive_message(self, user: str, message: str) -> None: ...
+
+    @client_method("Exact_Name")
+    def exact(self, value: int) -> None: ...
+
+    def get_answer(self, question: str) -> int: ...
+
+
+class TypedHub(Hub[ChatClient]):
+    def say(self, user: str, message: str) -> None:
+        self.clients.all.receive_message(user, message)
+
+    def exact(self, value: int) -> None:
+        self.clients.caller.exact(value)
+
+    def ask(self) -> int:
+        return self.clients.caller.get_answer("life") + 1
+
+
+class Recording(HubFilter):
+    """Writes the filter order into TEST_EVENTS."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def invoke(self, invocation: HubInvocationContext, next: Any) -> Any:
+        events(invocation.hub).append(("filter", self.name, "before", invocation.method_name))
+        result = next(invocation)
+        events(invocation.hub).append(("filter", self.name, "after", invocation.method_name))
+        return result
+
+    def on_connected(self, context: HubLifetimeContext, next: Any) -> None:
+        events(context.hub).append(("filter", self.name, "connected"))
+        next(context)
+
+    def on_disconnected(self, context: HubLifetimeContext, exception: Any, next: Any) -> None:
+        events(context.hub).append(("filter", self.name, "disconnected"))
+        next(context, exception)
+
+
+class RateLimit(HubFilter):
+    """At most three calls per connection, then a HubException."""
+
+    def invoke(self, invocation: HubInvocationContext, next: Any) -> Any:
+        calls = invocation.context.items.get("calls", 0) + 1
+        invocation.context.items["calls"] = calls
+        if calls > 3:
+            raise HubException("Too many calls; slow down.")
+        return next(invocation)
+
+
+class FilteredHub(Hub):
+    def on_connected(self) -> None:
+        events(self).append(("filtered-hub", "connected"))
+
+    def echo(self, value: Any) -> Any:
+        events(self).append(("filtered-hub", "echo"))
+        return value
+
 
 class ExplodingHub(Hub):
     def on_connected(self) -> None:
@@ -224,6 +350,9 @@ def create_app(**options: Any) -> tuple[Flask, SignalR]:
     signalr.map_hub("/hubs/secure", SecureHub)
     signalr.map_hub("/hubs/admin", AdminHub)
     signalr.map_hub("/hubs/explode", ExplodingHub)
+    signalr.map_hub("/hubs/typed", TypedHub)
+    signalr.map_hub("/hubs/filtered", FilteredHub, filters=[Recording("hub"), RateLimit])
+    signalr.add_filter(Recording("global"))
 
     @app.post("/api/broadcast")
     def broadcast() -> Any:
