@@ -7,6 +7,7 @@ from typing import Any
 
 import gevent
 import pytest
+
 from support.js import JsConnection, JsError
 from support.server import RunningServer
 
