@@ -101,8 +101,6 @@ class HubConnection:
         self.started_at = now
         self.last_sent = now
         self.last_received = now
-        #: The client timeout is enforced only once the client has shown it sends keep-alives.
-        self.client_pinged = False
         #: Why the server ended the connection (passed to on_disconnected), if it did.
         self.abort_reason: BaseException | None = None
         #: Set once close() or abort() was called: the transport is on its way out.

@@ -91,6 +91,8 @@ class HubEndpoint:
 
     def close_all(self, reconnect: bool = True) -> None:
         """Tell every client the server is going away (server shutdown)."""
+        if self._clock is not None:
+            _concurrency.kill(self._clock)
         for connection in self.registry.active_connections():
             if connection.state is ConnectionState.CONNECTED:
                 connection.close(CloseMessage(allow_reconnect=reconnect))
@@ -104,7 +106,8 @@ class HubEndpoint:
             self._clock = _concurrency.spawn(self._run_clock)
 
     def _run_clock(self) -> None:
-        while True:
+        # Runs while there are connections; the next connection starts it again.
+        while self.registry.active_count():
             _concurrency.sleep(self._tick)
             try:
                 self.check_timers(time.monotonic())

@@ -61,7 +61,7 @@ class ConnectionHandler:
             return
         for message in messages:
             if isinstance(message, CloseMessage):
-                connection.close()
+                connection.close(CloseMessage())  # acknowledge, as ASP.NET does
                 return
             self._dispatcher.dispatch(connection, message)
             if connection.closing:

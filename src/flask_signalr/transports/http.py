@@ -74,6 +74,8 @@ class HubViews:
             return self._preflight("POST")
         _user, refusal = self._gate()
         if refusal is not None:
+            if refusal.status_code == 403 and _user is None:
+                return refusal  # a refused origin gets no CORS grant
             return add_cors_headers(request, refusal)
         version = _requested_version(request.args)
         if isinstance(version, str):
