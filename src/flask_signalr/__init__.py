@@ -16,6 +16,7 @@ from flask_signalr.extension import SignalR as SignalR
 from flask_signalr.filters import HubFilter as HubFilter
 from flask_signalr.filters import HubInvocationContext as HubInvocationContext
 from flask_signalr.filters import HubLifetimeContext as HubLifetimeContext
+from flask_signalr.hosting import HostedService as HostedService
 from flask_signalr.hub import Hub as Hub
 from flask_signalr.hub import hub_method as hub_method
 from flask_signalr.hub_context import HubContext as HubContext
@@ -23,6 +24,7 @@ from flask_signalr.hub_context import HubContext as HubContext
 __all__ = [
     "ClientProxy",
     "ConnectionLostError",
+    "HostedService",
     "Hub",
     "HubCallerContext",
     "HubContext",

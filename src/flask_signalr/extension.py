@@ -6,7 +6,7 @@ import logging
 import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar, overload
+from typing import Any, ClassVar, TypeVar, overload
 
 from flask import Flask, current_app, has_app_context
 
@@ -19,6 +19,7 @@ from flask_signalr.auth import (
 )
 from flask_signalr.clients import TClient
 from flask_signalr.filters import HubFilter, as_filter
+from flask_signalr.hosting import HostedService
 from flask_signalr.hub import Hub
 from flask_signalr.hub_context import HubContext
 from flask_signalr.lifetime.memory import MemoryHubLifetimeManager
@@ -49,6 +50,8 @@ class _AppState:
         self.app = app
         self.options = options
         self.endpoints: dict[str, HubEndpoint] = {}
+        #: Hosted services running for this app.
+        self.services: list[HostedService] = []
 
     def map_hub(self, mapping: _HubMapping) -> None:
         path, hub_class = mapping.path, mapping.hub_class
@@ -105,6 +108,8 @@ class SignalR:
     can also come from ``app.config["SIGNALR_<NAME>"]`` (a keyword wins).
     """
 
+    _instances: ClassVar[weakref.WeakSet[SignalR]] = weakref.WeakSet()
+
     def __init__(self, app: Flask | None = None, **options: Any) -> None:
         resolve_options(options, {})  # fail fast on unknown names and bad values
         self._options = options
@@ -113,6 +118,8 @@ class SignalR:
         self._apps: weakref.WeakSet[Flask] = weakref.WeakSet()
         self._role_checker: RoleChecker = default_role_checker
         self._user_id_provider: UserIdProvider = default_user_id_provider
+        self._services: list[type[HostedService]] = []
+        SignalR._instances.add(self)
         if app is not None:
             self.init_app(app)
 
@@ -192,25 +199,77 @@ class SignalR:
 
     # -- serving ------------------------------------------------------------------------------
 
+    # -- hosted services ----------------------------------------------------------------------
+
+    def add_hosted_service(self, service: type[HostedService], singleton: bool = False) -> None:
+        """Run ``service`` while the server runs (started by :meth:`run` or the gunicorn hooks).
+
+        ``singleton=True`` asks for one instance across a cluster; it needs the Redis backplane
+        and, without one, simply runs in this process.
+        """
+        if not (isinstance(service, type) and issubclass(service, HostedService)):
+            raise TypeError(f"{service!r} is not a HostedService subclass.")
+        self._services.append(service)
+
+    def start_hosted_services(self, app: Flask) -> None:
+        """Start this app's hosted services (idempotent; :meth:`run` calls it)."""
+        state: _AppState = app.extensions[_EXTENSION_KEY]
+        if state.services:
+            return
+        for service_class in self._services:
+            service = service_class()
+            service.signalr = self
+            service.app = app
+            service.start()
+            state.services.append(service)
+
+    def stop_hosted_services(self, app: Flask) -> None:
+        """Stop this app's hosted services, last started first."""
+        state: _AppState = app.extensions[_EXTENSION_KEY]
+        while state.services:
+            service = state.services.pop()
+            try:
+                service.stop()
+            except Exception:
+                logger.exception("Stopping %s failed.", type(service).__name__)
+
+    # -- serving ------------------------------------------------------------------------------
+
     def run(
         self, app: Flask, host: str = "127.0.0.1", port: int = 5000, **server_options: Any
     ) -> None:
         """Serve ``app`` (routes and hubs) on a gevent WSGI server until SIGINT or SIGTERM.
 
+        Hosted services start once the server listens and stop on the signal; open
+        connections are told to reconnect (to another instance, or to this one restarted).
         Call ``gevent.monkey.patch_all()`` first thing in the program.
         """
         server = _concurrency.WSGIServer((host, port), app, **server_options)
+        server.start()
+        self.start_hosted_services(app)
         _concurrency.on_stop_signals(lambda: self.shutdown(app, server))
         logger.info("flask_signalr serving on http://%s:%s", host, server.server_port)
         server.serve_forever()
 
     def shutdown(self, app: Flask, server: Any = None) -> None:
-        """Close every connection (clients may reconnect elsewhere) and stop ``server``."""
+        """Stop hosted services, close every connection (clients may reconnect), stop ``server``."""
+        self.stop_hosted_services(app)
         state: _AppState = app.extensions[_EXTENSION_KEY]
         for endpoint in state.endpoints.values():
             endpoint.close_all(reconnect=True)
         if server is not None:
             server.stop(timeout=5)
+
+    @classmethod
+    def initialized(cls) -> list[tuple[SignalR, Flask]]:
+        """Every (extension, app) pair initialised in this process (for server hooks)."""
+        return [
+            (state.extension, app)
+            for extension in list(cls._instances)
+            for app in list(extension._apps)
+            if (state := app.extensions.get(_EXTENSION_KEY)) is not None
+            and state.extension is extension
+        ]
 
     def _state(self) -> _AppState:
         if has_app_context():

@@ -8,6 +8,7 @@ from collections.abc import Callable
 import gevent
 import requests
 import websocket
+
 from support.js import JsDriver
 from support.server import RunningServer
 
