@@ -22,7 +22,6 @@ from flask_signalr.filters import HubFilter, as_filter
 from flask_signalr.hosting import HostedService
 from flask_signalr.hub import Hub
 from flask_signalr.hub_context import HubContext
-from flask_signalr.lifetime.memory import MemoryHubLifetimeManager
 from flask_signalr.options import SignalROptions, resolve_options
 from flask_signalr.server.endpoint import HubEndpoint
 from flask_signalr.server.methods import discover_methods
@@ -61,7 +60,6 @@ class _AppState:
             path,
             hub_class,
             self.options,
-            MemoryHubLifetimeManager(),
             lambda user, role: self.extension._role_checker(user, role),
             lambda user: self.extension._user_id_provider(user),
             self.extension._filters + mapping.filters,
@@ -259,6 +257,8 @@ class SignalR:
             endpoint.close_all(reconnect=True)
         if server is not None:
             server.stop(timeout=5)
+        for endpoint in state.endpoints.values():
+            endpoint.manager.close()
 
     @classmethod
     def initialized(cls) -> list[tuple[SignalR, Flask]]:

@@ -72,3 +72,6 @@ class HubLifetimeManager(abc.ABC):
     @abc.abstractmethod
     def connection_count(self) -> int:
         """Connections this process holds for the hub (for diagnostics and tests)."""
+
+    def close(self) -> None:  # noqa: B027 - most managers hold nothing to release
+        """Release what the manager holds (a backplane connection) when the server stops."""

@@ -77,10 +77,10 @@ class MemoryHubLifetimeManager(HubLifetimeManager):
     # -- delivery ------------------------------------------------------------------------------
 
     def send_all(self, message: InvocationMessage) -> None:
-        _deliver(self._connections.values(), message)
+        self.deliver_all(SerializedMessage(message))
 
     def send_all_except(self, message: InvocationMessage, excluded: Collection[str]) -> None:
-        _deliver(self._connections.values(), message, excluded)
+        self.deliver_all(SerializedMessage(message), excluded)
 
     def send_connection(self, connection_id: str, message: InvocationMessage) -> None:
         connection = self._connections.get(connection_id)
@@ -88,30 +88,53 @@ class MemoryHubLifetimeManager(HubLifetimeManager):
             connection.send_message(message)
 
     def send_connections(self, connection_ids: Collection[str], message: InvocationMessage) -> None:
-        _deliver(self._pick(self._connections, connection_ids), message)
+        self.deliver_connections(connection_ids, SerializedMessage(message))
 
     def send_group(self, group: str, message: InvocationMessage) -> None:
-        members = self._groups.get(group)
-        if members:
-            _deliver(members.values(), message)
+        self.deliver_groups((group,), SerializedMessage(message))
 
     def send_groups(self, groups: Collection[str], message: InvocationMessage) -> None:
-        _deliver(self._union(self._groups, groups), message)
+        self.deliver_groups(groups, SerializedMessage(message))
 
     def send_group_except(
         self, group: str, message: InvocationMessage, excluded: Collection[str]
     ) -> None:
-        members = self._groups.get(group)
-        if members:
-            _deliver(members.values(), message, excluded)
+        self.deliver_groups((group,), SerializedMessage(message), excluded)
 
     def send_user(self, user_id: str, message: InvocationMessage) -> None:
-        members = self._users.get(user_id)
-        if members:
-            _deliver(members.values(), message)
+        self.deliver_users((user_id,), SerializedMessage(message))
 
     def send_users(self, user_ids: Collection[str], message: InvocationMessage) -> None:
-        _deliver(self._union(self._users, user_ids), message)
+        self.deliver_users(user_ids, SerializedMessage(message))
+
+    # The deliver_* verbs take an already wrapped message, so a backplane can hand over
+    # messages that arrived encoded and deliver its own sends with the encodings it publishes.
+
+    def deliver_all(self, message: SerializedMessage, excluded: Collection[str] = ()) -> None:
+        _deliver(self._connections.values(), message, excluded)
+
+    def deliver_connections(
+        self, connection_ids: Iterable[str], message: SerializedMessage
+    ) -> None:
+        _deliver(self._pick(self._connections, connection_ids), message)
+
+    def deliver_groups(
+        self, groups: Iterable[str], message: SerializedMessage, excluded: Collection[str] = ()
+    ) -> None:
+        _deliver(self._union(self._groups, groups), message, excluded)
+
+    def deliver_users(
+        self, user_ids: Iterable[str], message: SerializedMessage, excluded: Collection[str] = ()
+    ) -> None:
+        _deliver(self._union(self._users, user_ids), message, excluded)
+
+    def has_group(self, group: str) -> bool:
+        """Whether any local connection is in ``group``."""
+        return group in self._groups
+
+    def has_user(self, user_id: str) -> bool:
+        """Whether any local connection belongs to ``user_id``."""
+        return user_id in self._users
 
     def invoke_connection(
         self, connection_id: str, method: str, args: Sequence[Any], timeout: float
@@ -139,14 +162,13 @@ class MemoryHubLifetimeManager(HubLifetimeManager):
 
 def _deliver(
     connections: Iterable[HubConnection],
-    message: InvocationMessage,
+    message: SerializedMessage,
     excluded: Collection[str] = (),
 ) -> None:
-    """Send one message to many connections, encoding it once per wire format."""
-    serialized = SerializedMessage(message)
+    """Send one message to many connections; it is encoded once per wire format."""
     excluded_ids = frozenset(excluded)
     # A snapshot: sending never switches greenlets, but an overflow abort must not be able to
     # change the dictionary being walked.
     for connection in tuple(connections):
         if connection.connection_id not in excluded_ids:
-            connection.send_serialized(serialized)
+            connection.send_serialized(message)

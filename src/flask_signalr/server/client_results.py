@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -56,11 +56,20 @@ def in_on_connected() -> Iterator[None]:
         _activity.reset(token)
 
 
+#: Called with the client's answer: (error text or None, result) or the connection's end.
+Answer = Callable[["str | None", Any, bool], None]
+
+
 class ClientResults:
-    """Pending server-to-client invocations of one connection."""
+    """Pending server-to-client invocations of one connection.
+
+    Each pending id maps to a callback, so an invocation asked by this process (which wakes a
+    waiting greenlet) and one asked through the backplane by another node (which publishes the
+    answer back) are routed the same way.
+    """
 
     def __init__(self) -> None:
-        self._pending: dict[str, _concurrency.AsyncResult] = {}
+        self._pending: dict[str, Answer] = {}
         # "s" keeps these ids apart from the client's own upload stream ids.
         self._ids = (f"s{number}" for number in itertools.count(1))
 
@@ -73,48 +82,65 @@ class ClientResults:
         :class:`TimeoutError` after ``timeout`` seconds and :class:`ConnectionLostError` when
         the connection ends first.
         """
-        activity = _activity.get()
-        if activity is not None and not activity.client_results_allowed:
-            raise HubException("Client results inside on_connected are not allowed.")
+        check_client_results_allowed()
         if connection.aborted.is_set():
             raise ConnectionLostError(f"Connection '{connection.connection_id}' disconnected.")
         invocation_id = next(self._ids)
         answer = _concurrency.AsyncResult()
-        self._pending[invocation_id] = answer
+        self.expect(invocation_id, lambda error, result, lost: settle(answer, error, result, lost))
         try:
             connection.send_message(InvocationMessage(method, args, invocation_id))
-            return _wait(answer, timeout, activity)
-        except _concurrency.Timeout:
-            raise TimeoutError(
-                f"The client did not answer '{method}' within {timeout} seconds."
-            ) from None
+            return wait_for_answer(answer, timeout, method)
         finally:
             self._pending.pop(invocation_id, None)
 
+    def expect(self, invocation_id: str, on_answer: Answer) -> None:
+        """Route the client's Completion for ``invocation_id`` to ``on_answer``."""
+        self._pending[invocation_id] = on_answer
+
     def complete(self, message: CompletionMessage) -> bool:
         """Deliver the client's answer; False if nobody waits for this id."""
-        answer = self._pending.pop(message.invocation_id, None)
-        if answer is None:
+        on_answer = self._pending.pop(message.invocation_id, None)
+        if on_answer is None:
             return False
-        if message.error is not None:
-            answer.set_exception(HubException(message.error))
-        else:
-            answer.set(message.result)
+        on_answer(message.error, message.result, False)
         return True
 
     def fail_all(self, connection_id: str) -> None:
         """The connection ended: every waiting caller gets an error instead of hanging."""
         pending, self._pending = self._pending, {}
-        for answer in pending.values():
-            answer.set_exception(ConnectionLostError(f"Connection '{connection_id}' disconnected."))
+        for on_answer in pending.values():
+            on_answer(f"Connection '{connection_id}' disconnected.", None, True)
 
 
-def _wait(answer: _concurrency.AsyncResult, timeout: float, activity: _Activity | None) -> Any:
+def settle(answer: _concurrency.AsyncResult, error: str | None, result: Any, lost: bool) -> None:
+    """Resolve a waiting caller's AsyncResult from an answer callback's arguments."""
+    if lost:
+        answer.set_exception(ConnectionLostError(error))
+    elif error is not None:
+        answer.set_exception(HubException(error))
+    else:
+        answer.set(result)
+
+
+def check_client_results_allowed() -> None:
+    activity = _activity.get()
+    if activity is not None and not activity.client_results_allowed:
+        raise HubException("Client results inside on_connected are not allowed.")
+
+
+def wait_for_answer(answer: _concurrency.AsyncResult, timeout: float, method: str) -> Any:
+    """Wait for a client's answer, giving back the caller's invocation slot meanwhile."""
+    activity = _activity.get()
     owner = activity.slot_owner if activity is not None else None
-    if owner is None:
-        return answer.get(timeout=timeout)
-    owner.invocation_slots.release()
+    if owner is not None:
+        owner.invocation_slots.release()
     try:
         return answer.get(timeout=timeout)
+    except _concurrency.Timeout:
+        raise TimeoutError(
+            f"The client did not answer '{method}' within {timeout} seconds."
+        ) from None
     finally:
-        owner.invocation_slots.acquire()
+        if owner is not None:
+            owner.invocation_slots.acquire()

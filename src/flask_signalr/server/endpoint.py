@@ -16,6 +16,7 @@ from flask_signalr import _concurrency
 from flask_signalr.auth import RoleChecker, UserIdProvider
 from flask_signalr.filters import HubFilter
 from flask_signalr.hub import Hub
+from flask_signalr.lifetime import create_manager
 from flask_signalr.lifetime.base import HubLifetimeManager
 from flask_signalr.options import SignalROptions
 from flask_signalr.protocol import protocols_by_name
@@ -42,7 +43,6 @@ class HubEndpoint:
         path: str,
         hub_class: type[Hub[Any]],
         options: SignalROptions,
-        manager: HubLifetimeManager,
         role_checker: RoleChecker,
         user_id_provider: UserIdProvider,
         filters: Sequence[HubFilter] = (),
@@ -50,17 +50,19 @@ class HubEndpoint:
         self.path = path
         self.hub_class = hub_class
         self.options = options
-        self.manager = manager
         self.role_checker = role_checker
         self.user_id_provider = user_id_provider
         self.protocols = protocols_by_name(options.protocols)
+        self.manager: HubLifetimeManager = create_manager(
+            options, hub_class.__name__, self.protocols
+        )
         self.dispatcher = HubDispatcher(
-            hub_class, manager, role_checker, options.enable_detailed_errors, filters
+            hub_class, self.manager, role_checker, options.enable_detailed_errors, filters
         )
         self.handler = ConnectionHandler(
             self.protocols,
             self.dispatcher,
-            manager,
+            self.manager,
             options.maximum_receive_message_size or 0,
             options.enable_detailed_errors,
         )

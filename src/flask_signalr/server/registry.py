@@ -66,6 +66,10 @@ class ConnectionRegistry:
     def activate(self, token: str, connection: HubConnection) -> None:
         self._active[token] = connection
 
+    def connection(self, token: str) -> HubConnection | None:
+        """The live connection ``token`` names (later requests of the HTTP transports)."""
+        return self._active.get(token)
+
     def release(self, token: str) -> None:
         self._active.pop(token, None)
 

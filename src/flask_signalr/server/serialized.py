@@ -21,7 +21,9 @@ class SerializedMessage:
 
     __slots__ = ("_chunks", "_records", "message")
 
-    def __init__(self, message: HubMessage, records: dict[str, bytes] | None = None) -> None:
+    def __init__(self, message: HubMessage | None, records: dict[str, bytes] | None = None) -> None:
+        """``message`` may be None when ``records`` already hold every encoding needed (a
+        message that arrived through the backplane)."""
         self.message = message
         #: protocol name -> framed record
         self._records: dict[str, bytes] = records if records is not None else {}
@@ -32,6 +34,11 @@ class SerializedMessage:
         """The framed record for ``protocol``, encoded on first use."""
         record = self._records.get(protocol.name)
         if record is None:
+            if self.message is None:
+                raise LookupError(
+                    f"A backplane message carries no '{protocol.name}' encoding; every server "
+                    "of a hub must enable the same protocols."
+                )
             record = protocol.write_message(self.message)
             self._records[protocol.name] = record
         return record

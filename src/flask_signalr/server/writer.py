@@ -1,12 +1,17 @@
-"""Outbound bytes for one peer: written at once when the socket has room, queued otherwise.
+"""Outbound bytes for one peer, pushed to a socket or held until the peer fetches them.
 
-Like an asyncio transport's ``write()``: a sender (a broadcast, another connection's hub method)
-first tries a non-blocking write; only what the kernel cannot take right now is queued, and a
-drain greenlet, which exists only while something is queued, finishes the job. So a send never
-waits for a slow client, a fast client gets its bytes with no extra greenlet switch, and a
-burst to a fast client does not pile up in memory. A queue that grows past its limit means the
-peer is not reading: the caller is told, and drops the connection. A peer that stalls a write
-for too long is dropped too.
+:class:`StreamWriter` serves transports that own a socket (WebSockets). Like an asyncio
+transport's ``write()``: a sender (a broadcast, another connection's hub method) first tries a
+non-blocking write; only what the kernel cannot take right now is queued, and a drain greenlet,
+which exists only while something is queued, finishes the job. So a send never waits for a
+slow client, a fast client gets its bytes with no extra greenlet switch, and a burst to a fast
+client does not pile up in memory. A queue that grows past its limit means the peer is not
+reading: the caller is told, and drops the connection. A peer that stalls a write for too long
+is dropped too.
+
+:class:`PendingOutput` serves the HTTP transports, where the peer pulls: a Server-Sent Events
+response loop or a long poll takes whatever has accumulated. Senders still never wait; the same
+limit bounds what may pile up while nobody is fetching.
 """
 
 from __future__ import annotations
@@ -114,3 +119,65 @@ class StreamWriter:
         if not self._finished:
             self._finished = True
             self._on_finished()
+
+
+class PendingOutput:
+    """Bytes waiting for the peer's next fetch; at most one fetcher at a time.
+
+    A fetch (:meth:`take`) returns everything pending at once, which is what a long poll
+    answers with and what a Server-Sent Events loop writes in one go.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._chunks: list[bytes] = []
+        self._size = 0
+        #: Set while a fetch would return at once: data is pending, or the output is over.
+        self._ready = _concurrency.Event()
+        self._closing = False
+        self._ended = False
+
+    @property
+    def ended(self) -> bool:
+        """True once nothing more will be delivered (closed and fetched, or aborted)."""
+        return self._ended
+
+    def send(self, chunk: bytes) -> bool:
+        """Add ``chunk``; False when more than the limit is pending (the peer is not fetching)."""
+        if self._closing or self._ended:
+            return True  # the connection is ending; late messages are dropped quietly
+        self._chunks.append(chunk)
+        self._size += len(chunk)
+        self._ready.set()
+        return self._size <= self._limit
+
+    def take(self, timeout: float | None) -> bytes | None:
+        """Everything pending, waiting up to ``timeout`` seconds for something to arrive.
+
+        Returns ``b""`` when the wait timed out and None once the output is over: after
+        :meth:`close`, the pending bytes are still returned first, and None only afterwards.
+        """
+        if not self._ready.wait(timeout):
+            return b""
+        if not self._chunks:
+            self._ended = True
+            return None
+        data = self._chunks[0] if len(self._chunks) == 1 else b"".join(self._chunks)
+        self._chunks.clear()
+        self._size = 0
+        if not self._closing:
+            self._ready.clear()
+        return data
+
+    def close(self) -> None:
+        """Accept nothing more; what is pending is still delivered, then the output ends."""
+        self._closing = True
+        self._ready.set()
+
+    def abort(self) -> None:
+        """Drop what is pending and end the output now."""
+        self._chunks.clear()
+        self._size = 0
+        self._closing = True
+        self._ended = True
+        self._ready.set()
