@@ -97,9 +97,9 @@ class RedisBus:
             return
         self._channels.discard(channel)
         if self.connected.is_set():
-            with contextlib.suppress(*_REDIS_ERRORS):  # the next connection will not subscribe it
-                with self._write_lock:
-                    self._pubsub.unsubscribe(channel)
+            # On failure the next connection simply does not subscribe it.
+            with contextlib.suppress(*_REDIS_ERRORS), self._write_lock:
+                self._pubsub.unsubscribe(channel)
 
     @property
     def channels(self) -> set[str]:
