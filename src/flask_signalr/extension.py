@@ -25,6 +25,7 @@ from flask_signalr.hub_context import HubContext
 from flask_signalr.options import SignalROptions, resolve_options
 from flask_signalr.server.endpoint import HubEndpoint
 from flask_signalr.server.methods import discover_methods
+from flask_signalr.server.tokens import TokenSigner
 from flask_signalr.transports.http import HubViews
 
 logger = logging.getLogger("flask_signalr")
@@ -49,6 +50,8 @@ class _AppState:
         self.app = app
         self.options = options
         self.endpoints: dict[str, HubEndpoint] = {}
+        #: With a backplane, any server must be able to verify a token another one issued.
+        self.token_signer = _cluster_token_signer(app, options)
         #: Hosted services running for this app.
         self.services: list[HostedService] = []
 
@@ -63,6 +66,7 @@ class _AppState:
             lambda user, role: self.extension._role_checker(user, role),
             lambda user: self.extension._user_id_provider(user),
             self.extension._filters + mapping.filters,
+            self.token_signer,
         )
         views = HubViews(endpoint)
         name = path.strip("/").replace("/", ".") or "root"
@@ -97,6 +101,17 @@ class _AppState:
             mapped = {path: e.hub_class.__name__ for path, e in self.endpoints.items()}
             raise LookupError(f"No hub {hub!r} is mapped in this app; mapped hubs: {mapped}.")
         return endpoint
+
+
+def _cluster_token_signer(app: Flask, options: SignalROptions) -> TokenSigner | None:
+    if options.redis_url is None:
+        return None
+    if not app.secret_key:
+        raise ValueError(
+            "The Redis backplane needs app.secret_key (the same on every server) so that any "
+            "server can verify the connection tokens another one issued."
+        )
+    return TokenSigner(app.secret_key)
 
 
 class SignalR:

@@ -24,7 +24,7 @@ MAX_BACKOFF = 2.0
 #: How long a subscribe waits for Redis to confirm it before going on.
 SUBSCRIBE_CONFIRM_TIMEOUT = 2.0
 _POLL = 1.0
-_REDIS_ERRORS = (redis.ConnectionError, redis.TimeoutError, OSError)
+REDIS_ERRORS = (redis.ConnectionError, redis.TimeoutError, OSError)
 
 
 class RedisBus:
@@ -69,7 +69,7 @@ class RedisBus:
             return False
         try:
             self._client.publish(channel, data)
-        except _REDIS_ERRORS as exc:
+        except REDIS_ERRORS as exc:
             logger.warning("Publishing to Redis failed (%s); local clients are still served.", exc)
             return False
         return True
@@ -87,7 +87,7 @@ class RedisBus:
         try:
             with self._write_lock:
                 self._pubsub.subscribe(channel)
-        except _REDIS_ERRORS:
+        except REDIS_ERRORS:
             return  # the listener reconnects and subscribes everything
         if not confirmed.wait(SUBSCRIBE_CONFIRM_TIMEOUT):
             logger.warning("Redis did not confirm the subscription to %s in time.", channel)
@@ -98,8 +98,12 @@ class RedisBus:
         self._channels.discard(channel)
         if self.connected.is_set():
             # On failure the next connection simply does not subscribe it.
-            with contextlib.suppress(*_REDIS_ERRORS), self._write_lock:
+            with contextlib.suppress(*REDIS_ERRORS), self._write_lock:
                 self._pubsub.unsubscribe(channel)
+
+    @property
+    def client(self) -> redis.Redis:
+        return self._client
 
     @property
     def channels(self) -> set[str]:
@@ -120,7 +124,7 @@ class RedisBus:
                 outage_logged = False
                 backoff = 0.1
                 self._receive()
-            except _REDIS_ERRORS as exc:
+            except REDIS_ERRORS as exc:
                 self.connected.clear()
                 self._drop_pubsub()
                 if not outage_logged:
@@ -159,7 +163,7 @@ class RedisBus:
     def _drop_pubsub(self) -> None:
         pubsub, self._pubsub = self._pubsub, None
         if pubsub is not None:
-            with contextlib.suppress(*_REDIS_ERRORS):  # already broken: nothing to release
+            with contextlib.suppress(*REDIS_ERRORS):  # already broken: nothing to release
                 pubsub.close()
 
 

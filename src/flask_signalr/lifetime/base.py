@@ -73,5 +73,12 @@ class HubLifetimeManager(abc.ABC):
     def connection_count(self) -> int:
         """Connections this process holds for the hub (for diagnostics and tests)."""
 
+    def claim_connection_token(self, connection_id: str, lifetime: float) -> bool:
+        """Record that a connection opened, cluster-wide; False if it already was.
+
+        One process knows its own tokens, so the in-memory answer is always True.
+        """
+        return True
+
     def close(self) -> None:  # noqa: B027 - most managers hold nothing to release
         """Release what the manager holds (a backplane connection) when the server stops."""

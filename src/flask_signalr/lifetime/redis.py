@@ -21,7 +21,7 @@ import redis
 from flask_signalr import _concurrency
 from flask_signalr.errors import ConnectionLostError
 from flask_signalr.lifetime import _redis_wire as wire
-from flask_signalr.lifetime._redis_bus import RedisBus
+from flask_signalr.lifetime._redis_bus import REDIS_ERRORS, RedisBus
 from flask_signalr.lifetime.base import HubLifetimeManager
 from flask_signalr.lifetime.memory import MemoryHubLifetimeManager
 from flask_signalr.protocol.base import HubProtocol
@@ -169,6 +169,19 @@ class RedisHubLifetimeManager(HubLifetimeManager):
 
     def connection_count(self) -> int:
         return self._local.connection_count()
+
+    def claim_connection_token(self, connection_id: str, lifetime: float) -> bool:
+        """SET NX in Redis, so a signed token opens one connection across the cluster.
+
+        While Redis is unreachable the check is skipped (tokens stay signed and short-lived).
+        """
+        key = f"{self.channels.prefix}:{self.channels.hub}:claimed:{connection_id}"
+        try:
+            return bool(
+                self._bus.client.set(key, self.server_id, nx=True, ex=max(1, int(lifetime * 2)))
+            )
+        except REDIS_ERRORS:
+            return True
 
     def get_connection(self, connection_id: str) -> HubConnection | None:
         return self._local.get_connection(connection_id)

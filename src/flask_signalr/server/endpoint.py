@@ -27,6 +27,7 @@ from flask_signalr.server.connection import ConnectionState, HubConnection
 from flask_signalr.server.dispatcher import HubDispatcher
 from flask_signalr.server.handler import ConnectionHandler
 from flask_signalr.server.registry import ConnectionRegistry
+from flask_signalr.server.tokens import TokenSigner
 
 logger = logging.getLogger("flask_signalr")
 
@@ -46,6 +47,7 @@ class HubEndpoint:
         role_checker: RoleChecker,
         user_id_provider: UserIdProvider,
         filters: Sequence[HubFilter] = (),
+        token_signer: TokenSigner | None = None,
     ) -> None:
         self.path = path
         self.hub_class = hub_class
@@ -66,7 +68,11 @@ class HubEndpoint:
             options.maximum_receive_message_size or 0,
             options.enable_detailed_errors,
         )
-        self.registry = ConnectionRegistry(options.disconnect_timeout)
+        self.registry = ConnectionRegistry(
+            options.disconnect_timeout,
+            token_signer,
+            self.manager.claim_connection_token if token_signer is not None else None,
+        )
         self._clock: Any = None
         self._tick = min(
             1.0,

@@ -13,9 +13,14 @@ import enum
 import secrets
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from flask_signalr.server.connection import HubConnection
+
+if TYPE_CHECKING:  # pragma: no cover
+    from flask_signalr.server.tokens import TokenSigner
 
 
 def new_secret() -> str:
@@ -42,16 +47,28 @@ class ClaimError(enum.Enum):
 class ConnectionRegistry:
     """Reservations and live connections of one hub, keyed by token."""
 
-    def __init__(self, reservation_lifetime: float) -> None:
+    def __init__(
+        self,
+        reservation_lifetime: float,
+        signer: TokenSigner | None = None,
+        claim_once: Callable[[str, float], bool] | None = None,
+    ) -> None:
+        """With a ``signer``, tokens issued by other servers are accepted too; ``claim_once``
+        then makes sure a token opens one connection in the whole cluster."""
         self._reservation_lifetime = reservation_lifetime
+        self._signer = signer
+        self._claim_once = claim_once
         self._reservations: OrderedDict[str, Reservation] = OrderedDict()
         self._active: dict[str, HubConnection] = {}
 
     def reserve(self, negotiate_version: int) -> Reservation:
         """Create a reservation; the token equals the id only for version-0 clients."""
         self.expire_reservations()
-        connection_id = new_secret()
-        token = new_secret() if negotiate_version >= 1 else connection_id
+        if self._signer is not None:
+            connection_id, token = self._signer.issue(negotiate_version)
+        else:
+            connection_id = new_secret()
+            token = new_secret() if negotiate_version >= 1 else connection_id
         reservation = Reservation(connection_id, token)
         self._reservations[token] = reservation
         return reservation
@@ -59,9 +76,20 @@ class ConnectionRegistry:
     def claim(self, token: str) -> Reservation | ClaimError:
         """Take the reservation for ``token`` (a transport request is opening it)."""
         reservation = self._reservations.pop(token, None)
-        if reservation is not None:
-            return reservation
-        return ClaimError.ACTIVE if token in self._active else ClaimError.UNKNOWN
+        if reservation is None:
+            if token in self._active:
+                return ClaimError.ACTIVE
+            verified = (
+                self._signer.verify(token, self._reservation_lifetime) if self._signer else None
+            )
+            if verified is None:
+                return ClaimError.UNKNOWN
+            reservation = Reservation(verified.connection_id, token)  # negotiated elsewhere
+        if self._claim_once is not None and not self._claim_once(
+            reservation.connection_id, self._reservation_lifetime
+        ):
+            return ClaimError.UNKNOWN  # already opened (on this server or another)
+        return reservation
 
     def activate(self, token: str, connection: HubConnection) -> None:
         self._active[token] = connection
