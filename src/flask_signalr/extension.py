@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import secrets
 import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ from flask_signalr.filters import HubFilter, as_filter
 from flask_signalr.hosting import HostedService
 from flask_signalr.hub import Hub
 from flask_signalr.hub_context import HubContext
+from flask_signalr.lifetime.lease import LeasedService
+from flask_signalr.lifetime.redis import connect_redis
 from flask_signalr.options import SignalROptions, resolve_options
 from flask_signalr.server.endpoint import HubEndpoint
 from flask_signalr.server.methods import discover_methods
@@ -52,8 +55,8 @@ class _AppState:
         self.endpoints: dict[str, HubEndpoint] = {}
         #: With a backplane, any server must be able to verify a token another one issued.
         self.token_signer = _cluster_token_signer(app, options)
-        #: Hosted services running for this app.
-        self.services: list[HostedService] = []
+        #: Hosted services running for this app (singletons wrapped in their lease).
+        self.services: list[HostedService | LeasedService] = []
 
     def map_hub(self, mapping: _HubMapping) -> None:
         path, hub_class = mapping.path, mapping.hub_class
@@ -131,7 +134,7 @@ class SignalR:
         self._apps: weakref.WeakSet[Flask] = weakref.WeakSet()
         self._role_checker: RoleChecker = default_role_checker
         self._user_id_provider: UserIdProvider = default_user_id_provider
-        self._services: list[type[HostedService]] = []
+        self._services: list[tuple[type[HostedService], bool]] = []
         SignalR._instances.add(self)
         if app is not None:
             self.init_app(app)
@@ -210,41 +213,49 @@ class SignalR:
         self._user_id_provider = function
         return function
 
-    # -- serving ------------------------------------------------------------------------------
-
     # -- hosted services ----------------------------------------------------------------------
 
     def add_hosted_service(self, service: type[HostedService], singleton: bool = False) -> None:
         """Run ``service`` while the server runs (started by :meth:`run` or the gunicorn hooks).
 
-        ``singleton=True`` asks for one instance across a cluster; it needs the Redis backplane
-        and, without one, simply runs in this process.
+        ``singleton=True`` runs it on one server of the cluster at a time (a lease in Redis,
+        taken over by another server when the holder dies); without a backplane there is only
+        one server, and it simply runs here.
         """
         if not (isinstance(service, type) and issubclass(service, HostedService)):
             raise TypeError(f"{service!r} is not a HostedService subclass.")
-        self._services.append(service)
+        self._services.append((service, singleton))
 
     def start_hosted_services(self, app: Flask) -> None:
         """Start this app's hosted services (idempotent; :meth:`run` calls it)."""
         state: _AppState = app.extensions[_EXTENSION_KEY]
         if state.services:
             return
-        for service_class in self._services:
+        for service_class, singleton in self._services:
             service = service_class()
             service.signalr = self
             service.app = app
-            service.start()
-            state.services.append(service)
+            runner: HostedService | LeasedService = service
+            if singleton and state.options.redis_url is not None:
+                runner = LeasedService(
+                    service,
+                    connect_redis(state.options.redis_url, state.options.redis_db),
+                    f"{state.options.channel_prefix}:lease:{service_class.__module__}."
+                    f"{service_class.__qualname__}",
+                    secrets.token_hex(8),
+                )
+            runner.start()
+            state.services.append(runner)
 
     def stop_hosted_services(self, app: Flask) -> None:
         """Stop this app's hosted services, last started first."""
         state: _AppState = app.extensions[_EXTENSION_KEY]
         while state.services:
-            service = state.services.pop()
+            runner = state.services.pop()
             try:
-                service.stop()
+                runner.stop()
             except Exception:
-                logger.exception("Stopping %s failed.", type(service).__name__)
+                logger.exception("Stopping %s failed.", type(runner).__name__)
 
     # -- serving ------------------------------------------------------------------------------
 

@@ -30,6 +30,9 @@ class HostedService:
 
     #: Seconds between ticks; None means no ticker (override start/stop instead).
     interval: float | None = None
+    #: For ``singleton=True`` services: how long the cluster-wide lease lasts without renewal,
+    #: i.e. about how soon another server takes over when this one dies.
+    lease_seconds: float = 3.0
 
     signalr: SignalR
     app: Flask

@@ -256,3 +256,20 @@ def test_two_gunicorn_workers_without_sticky_sessions(
             assert client.next_message("Receive") == ["all", "hello"]
     finally:
         node.stop()
+
+
+def test_singleton_service_runs_once_and_moves_when_its_node_dies(
+    cluster: tuple[Node, Node], connect: Callable[..., JsConnection]
+) -> None:
+    nodes = {str(node.port): node for node in cluster}
+    watchers = {name: connect(node, "Heartbeat") for name, node in nodes.items()}
+    senders = {watcher.next_message("Heartbeat")[0] for watcher in watchers.values()}
+    for _ in range(5):
+        senders |= {watcher.next_message("Heartbeat")[0] for watcher in watchers.values()}
+    assert len(senders) == 1, f"the singleton ran on several nodes: {senders}"
+    (holder,) = senders
+    survivor = next(name for name in nodes if name != holder)
+    nodes[holder].process.kill()  # dies without releasing its lease
+    with gevent.Timeout(5, AssertionError("no node took the singleton over within 5 s")):
+        while watchers[survivor].next_message("Heartbeat")[0] != survivor:
+            pass
