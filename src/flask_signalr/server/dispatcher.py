@@ -251,18 +251,9 @@ class HubDispatcher:
                     connection.send_message(StreamItemMessage(invocation_id, item))
         except GeneratorExit:
             return  # the client canceled the stream (or left): nothing more is sent
-        except Exception as exc:
-            if not isinstance(exc, HubException):
-                logger.error(
-                    "Stream '%s' of connection %s failed.",
-                    target,
-                    connection.connection_id,
-                    exc_info=exc,
-                )
-            self._fail(
-                connection,
-                invocation_id,
-                error_texts.with_detail(error_texts.streaming_failed(), exc, self._detailed_errors),
+        except Exception as exc:  # noqa: BLE001 - user code; ends the stream with an error
+            self._report_failure(
+                connection, target, invocation_id, exc, error_texts.streaming_failed()
             )
             return
         finally:
@@ -291,10 +282,12 @@ class HubDispatcher:
         target: str,
         invocation_id: str | None,
         exception: Exception,
+        headline: str | None = None,
     ) -> None:
+        """Log an unexpected failure and answer the caller with ``headline`` (+ detail rule)."""
         if not isinstance(exception, HubException):
             logger.error(
-                "Failed to invoke hub method '%s' for connection %s.",
+                "Hub method '%s' failed for connection %s.",
                 target,
                 connection.connection_id,
                 exc_info=exception,
@@ -303,7 +296,7 @@ class HubDispatcher:
             connection,
             invocation_id,
             error_texts.with_detail(
-                error_texts.invocation_failed(target), exception, self._detailed_errors
+                headline or error_texts.invocation_failed(target), exception, self._detailed_errors
             ),
         )
 
