@@ -76,13 +76,17 @@ class HubDispatcher:
 
     def on_connected(self, connection: HubConnection) -> None:
         """Run the hub's ``on_connected``; exceptions propagate (the handler closes)."""
-        with in_on_connected(), connection.scope.activate():
+        connection.scope.run(self._run_on_connected, connection)
+
+    def _run_on_connected(self, connection: HubConnection) -> None:
+        with in_on_connected():
             self._pipeline.on_connected(self._lifetime_context(connection))
 
     def on_disconnected(self, connection: HubConnection, exception: BaseException | None) -> None:
         try:
-            with connection.scope.activate():
-                self._pipeline.on_disconnected(self._lifetime_context(connection), exception)
+            connection.scope.run(
+                self._pipeline.on_disconnected, self._lifetime_context(connection), exception
+            )
         except Exception:
             logger.exception(
                 "Error in %s.on_disconnected for connection %s.",
@@ -215,11 +219,13 @@ class HubDispatcher:
         invocation_id: str | None,
         uploads: list[UploadStream],
     ) -> None:
-        with connection.invocation_slots, holding_slot(connection):
+        with connection.invocation_slots:
             if connection.aborted.is_set():
                 return
             try:
-                result = self._call(connection, method, target, arguments)
+                result = connection.scope.run(
+                    self._call_holding_slot, connection, method, target, arguments
+                )
             except Exception as exc:  # noqa: BLE001 - user code; becomes an error completion
                 self._report_failure(connection, target, invocation_id, exc)
                 return
@@ -243,12 +249,9 @@ class HubDispatcher:
         uploads: list[UploadStream],
     ) -> None:
         try:
-            with connection.scope.activate():
-                items = self._pipeline.invoke(
-                    self._invocation_context(connection, method, target, arguments)
-                )
-                for item in items:
-                    connection.send_message(StreamItemMessage(invocation_id, item))
+            connection.scope.run(
+                self._produce, connection, method, target, arguments, invocation_id
+            )
         except GeneratorExit:
             return  # the client canceled the stream (or left): nothing more is sent
         except Exception as exc:  # noqa: BLE001 - user code; ends the stream with an error
@@ -261,13 +264,27 @@ class HubDispatcher:
             self._release_uploads(connection, uploads)
         connection.send_message(CompletionMessage(invocation_id))
 
-    def _call(
+    def _call_holding_slot(
         self, connection: HubConnection, method: HubMethod, target: str, arguments: list[Any]
     ) -> Any:
-        with connection.scope.activate():
+        with holding_slot(connection):
             return self._pipeline.invoke(
                 self._invocation_context(connection, method, target, arguments)
             )
+
+    def _produce(
+        self,
+        connection: HubConnection,
+        method: HubMethod,
+        target: str,
+        arguments: list[Any],
+        invocation_id: str,
+    ) -> None:
+        items = self._pipeline.invoke(
+            self._invocation_context(connection, method, target, arguments)
+        )
+        for item in items:
+            connection.send_message(StreamItemMessage(invocation_id, item))
 
     @staticmethod
     def _release_uploads(connection: HubConnection, uploads: list[UploadStream]) -> None:

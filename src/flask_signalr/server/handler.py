@@ -156,3 +156,4 @@ class ConnectionHandler:
         finally:
             if was_connected:
                 self._manager.on_disconnected(connection)
+            connection.scope.close()

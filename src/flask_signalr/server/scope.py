@@ -2,20 +2,25 @@
 
 Hub methods, lifecycle hooks and filters may use ``flask.current_app``, ``flask.g``,
 ``flask.request`` (the connect request) and flask-login's ``current_user``, exactly as a view
-would. Each call gets a fresh request context built from a snapshot of the connect request, so
-``g`` never leaks between calls and ``teardown_request`` handlers (closing database sessions, for
-instance) run after every call.
+would. Building a request context costs far more than a typical hub call (a request object, URL
+matching, session handling), so it is built once per connection, pushed into a private
+:mod:`contextvars` context, and every call runs in a copy of that context with a fresh app
+context of its own: ``g`` is new for every call, ``teardown_appcontext`` handlers (closing
+database sessions) run after every call, and ``teardown_request`` handlers once, when the
+connection ends.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
+import contextvars
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from flask import Flask, g
 from flask.ctx import RequestContext
 from flask.sessions import SessionMixin
+
+_T = TypeVar("_T")
 
 # Request-bound environ entries that must not be kept for the connection's lifetime.
 _TRANSIENT_KEYS = (
@@ -29,27 +34,38 @@ _TRANSIENT_KEYS = (
 
 
 class RequestScope:
-    """A snapshot of the connect request from which per-call request contexts are built."""
+    """The connect request's Flask context, kept for the connection's calls."""
 
-    __slots__ = ("app", "environ", "session", "user")
+    __slots__ = ("_base", "_closed", "_request_context", "app", "user")
 
     def __init__(
         self, app: Flask, environ: dict[str, Any], session: SessionMixin | None, user: Any
     ) -> None:
         self.app = app
-        self.environ = {k: v for k, v in environ.items() if k not in _TRANSIENT_KEYS}
-        self.session = session
         self.user = user
+        snapshot = {k: v for k, v in environ.items() if k not in _TRANSIENT_KEYS}
+        self._request_context = RequestContext(app, snapshot, session=session)
+        self._base = contextvars.Context()
+        self._base.run(self._request_context.push)
+        self._closed = False
 
-    @contextmanager
-    def activate(self) -> Iterator[None]:
-        """Push a request context for one hub call, with the connection's user logged in."""
-        context = RequestContext(self.app, self.environ, session=self.session)
+    def run(self, function: Callable[..., _T], *args: Any) -> _T:
+        """Call ``function(*args)`` with the connection's request context and a fresh ``g``."""
+        return self._base.copy().run(self._call, function, args)
+
+    def _call(self, function: Callable[..., _T], args: tuple[Any, ...]) -> _T:
+        context = self.app.app_context()
         context.push()
         try:
             # flask-login's current_user reads g._login_user; setting it keeps the user loaded at
             # connect time instead of reloading it (the token may be gone from the snapshot).
             g._login_user = self.user
-            yield
+            return function(*args)
         finally:
             context.pop()
+
+    def close(self) -> None:
+        """The connection ended: run the request's teardown handlers."""
+        if not self._closed:
+            self._closed = True
+            self._base.run(self._request_context.pop)
