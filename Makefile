@@ -15,8 +15,10 @@ $(VENV)/.runtime: requirements.txt pyproject.toml | $(PY)
 	$(PIP) install -q --no-deps -e .
 	touch $@
 
-$(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
+# signalrcore pins an older msgpack exactly but works with ours: installed without its pins.
+$(VENV)/.dev: requirements-dev.txt requirements-nodeps.txt $(VENV)/.runtime
 	$(PIP) install -q -r requirements-dev.txt
+	$(PIP) install -q --no-deps -r requirements-nodeps.txt
 	touch $@
 
 node_modules/.installed: package.json package-lock.json

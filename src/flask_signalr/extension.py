@@ -7,7 +7,7 @@ import secrets
 import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, TypeVar, overload
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, overload
 
 from flask import Flask, current_app, has_app_context
 
@@ -30,6 +30,9 @@ from flask_signalr.server.endpoint import HubEndpoint
 from flask_signalr.server.methods import discover_methods
 from flask_signalr.server.tokens import TokenSigner
 from flask_signalr.transports.http import HubViews
+
+if TYPE_CHECKING:  # pragma: no cover
+    from flask_signalr.testing import HubTestClient
 
 logger = logging.getLogger("flask_signalr")
 
@@ -54,7 +57,7 @@ class _AppState:
         self.options = options
         self.endpoints: dict[str, HubEndpoint] = {}
         #: With a backplane, any server must be able to verify a token another one issued.
-        self.token_signer = _cluster_token_signer(app, options)
+        self.token_signer: TokenSigner | None = None
         #: Hosted services running for this app (singletons wrapped in their lease).
         self.services: list[HostedService | LeasedService] = []
 
@@ -62,6 +65,8 @@ class _AppState:
         path, hub_class = mapping.path, mapping.hub_class
         if path in self.endpoints:
             raise ValueError(f"A hub is already mapped to {path!r}.")
+        if self.token_signer is None:
+            self.token_signer = _cluster_token_signer(self.app, self.options)
         endpoint = HubEndpoint(
             path,
             hub_class,
@@ -207,6 +212,16 @@ class SignalR:
         """Decorator: replace how ``@authorize(roles=...)`` decides ``user`` holds ``role``."""
         self._role_checker = function
         return function
+
+    def test_client(self, path: str, user: Any = None, **options: Any) -> HubTestClient:
+        """A connected in-process client of the hub at ``path``, for tests (no server, no socket).
+
+        ``user`` is the flask-login user the hub sees; ``protocol="messagepack"`` and
+        ``headers={...}`` (run through the app's ``request_loader``) are accepted too.
+        """
+        from flask_signalr.testing import HubTestClient  # imports the client: tests only
+
+        return HubTestClient(self._state().app, path, user, **options)
 
     def user_id_provider(self, function: UserIdProvider) -> UserIdProvider:
         """Decorator: replace how a user becomes ``context.user_identifier`` (``get_id()``)."""

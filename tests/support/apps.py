@@ -236,6 +236,10 @@ class TestHub(Hub):
             return str(error)
         return "no error"
 
+    # Python client tests
+    def upload_record(self, items: Iterator[Any]) -> None:
+        events(self).append(("uploaded", list(items)))
+
 
 class ChatClient(Protocol):
     def receive_message(self, user: str, message: str) -> None: ...

@@ -7,12 +7,14 @@ module at call time, so it is cooperative under gevent's monkey-patching as well
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import platform
+import socket
 import ssl
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -24,7 +26,8 @@ DEFAULT_HTTP_TIMEOUT = 100.0
 MAX_REDIRECTS = 100
 
 USER_AGENT = (
-    f"flask-signalr-client/0.1 (Python {platform.python_version()}; {platform.system() or 'Unknown OS'})"
+    f"flask-signalr-client/0.1 (Python {platform.python_version()}; "
+    f"{platform.system() or 'Unknown OS'})"
 )
 
 
@@ -38,7 +41,9 @@ class HttpResponse:
 class HttpClient:
     """One request at a time over a kept-alive connection; :meth:`abort` interrupts it."""
 
-    def __init__(self, timeout: float = DEFAULT_HTTP_TIMEOUT, ssl_context: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self, timeout: float = DEFAULT_HTTP_TIMEOUT, ssl_context: ssl.SSLContext | None = None
+    ) -> None:
         self._timeout = timeout
         self._ssl_context = ssl_context
         self._connection: http.client.HTTPConnection | None = None
@@ -46,55 +51,55 @@ class HttpClient:
         self._aborted = False
 
     def request(
-        self,
-        method: str,
-        url: str,
-        headers: Mapping[str, str],
-        body: bytes | None = None,
-        timeout: float | None = None,
+        self, method: str, url: str, headers: Mapping[str, str], body: bytes | None = None
     ) -> HttpResponse:
         """Send one request; OSError (and its subclasses) for network failures."""
         parts = urlsplit(url)
-        connection = self._connection_for(parts.scheme, parts.netloc, timeout)
-        target = parts.path or "/"
-        if parts.query:
-            target += "?" + parts.query
-        try:
-            connection.request(method, target, body=body, headers=dict(headers))
-            response = connection.getresponse()
-            data = response.read()
-        except (OSError, http.client.HTTPException) as exc:
-            self.close()
-            if isinstance(exc, OSError):
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        while True:
+            reused = self._connection is not None
+            connection = self._connection_for(parts.scheme, parts.netloc)
+            try:
+                connection.request(method, target, body=body, headers=dict(headers))
+                response = connection.getresponse()
+                data = response.read()
+            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+                self.close()
+                if reused and not self._aborted:
+                    continue  # the server had closed the idle kept-alive connection: redo it
                 raise
-            raise ConnectionError(f"HTTP {method} {url} failed: {exc}") from exc
-        if response.will_close:
-            self.close()
-        return HttpResponse(response.status, response.reason, data)
+            except http.client.HTTPException as exc:  # a malformed answer: a broken line
+                self.close()
+                raise ConnectionError(f"HTTP {method} {url} failed: {exc!r}") from exc
+            except OSError:
+                self.close()
+                raise
+            if response.will_close:
+                self.close()
+            return HttpResponse(response.status, response.reason, data)
 
-    def _connection_for(
-        self, scheme: str, netloc: str, timeout: float | None
-    ) -> http.client.HTTPConnection:
+    def _connection_for(self, scheme: str, netloc: str) -> http.client.HTTPConnection:
         if self._aborted:
             raise ConnectionAbortedError("The HTTP client was closed.")
         if self._connection is not None and self._netloc != (scheme, netloc):
             self.close()
-        if self._connection is None:
-            seconds = self._timeout if timeout is None else timeout
-            if scheme == "https":
-                self._connection = http.client.HTTPSConnection(
-                    netloc, timeout=seconds, context=self._ssl_context
-                )
-            elif scheme == "http":
-                self._connection = http.client.HTTPConnection(netloc, timeout=seconds)
-            else:
-                raise ValueError(f"Unsupported URL scheme {scheme!r}; use http:// or https://.")
-            self._netloc = (scheme, netloc)
-        elif timeout is not None:
-            self._connection.timeout = timeout
-            if self._connection.sock is not None:
-                self._connection.sock.settimeout(timeout)
-        return self._connection
+        if self._connection is not None:
+            return self._connection
+        connection: http.client.HTTPConnection
+        if scheme == "https":
+            connection = http.client.HTTPSConnection(
+                netloc, timeout=self._timeout, context=self._ssl_context
+            )
+        elif scheme == "http":
+            connection = http.client.HTTPConnection(netloc, timeout=self._timeout)
+        else:
+            raise ValueError(f"Unsupported URL scheme {scheme!r}; use http:// or https://.")
+        connection.connect()
+        # http.client writes a body apart from its headers: with Nagle's algorithm on, the body
+        # would wait for the server's (delayed) ACK of the headers.
+        no_delay(connection.sock)
+        self._connection, self._netloc = connection, (scheme, netloc)
+        return connection
 
     def close(self) -> None:
         connection, self._connection = self._connection, None
@@ -107,10 +112,14 @@ class HttpClient:
         connection = self._connection
         sock = connection.sock if connection is not None else None
         if sock is not None:
-            try:
-                sock.shutdown(2)  # socket.SHUT_RDWR: wakes a thread blocked in recv
-            except OSError:
-                pass
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)  # wakes a thread blocked in recv
+
+
+def no_delay(sock: socket.socket) -> None:
+    """Send small writes at once: SignalR messages are small and latency matters."""
+    with contextlib.suppress(OSError):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
 # -- URLs ---------------------------------------------------------------------------------------
@@ -162,7 +171,6 @@ class Negotiation:
     transports: tuple[AvailableTransport, ...]
     #: A bearer token a redirect handed out; it replaces the application's for this start.
     access_token: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def negotiate(
@@ -234,9 +242,7 @@ def _negotiation(url: str, data: dict[str, Any], access_token: str | None) -> Ne
         if isinstance(entry, dict) and isinstance(entry.get("transport"), str):
             formats = entry.get("transferFormats") or ()
             transports.append(
-                AvailableTransport(
-                    entry["transport"], tuple(str(item) for item in formats if item)
-                )
+                AvailableTransport(entry["transport"], tuple(str(item) for item in formats if item))
             )
     return Negotiation(
         url=url,
@@ -251,7 +257,6 @@ def _required_str(data: dict[str, Any], key: str) -> str:
     value = data.get(key)
     if not isinstance(value, str) or not value:
         raise HubConnectionError(
-            f"Failed to complete negotiation with the server: '{key}' is missing from the "
-            "response."
+            f"Failed to complete negotiation with the server: '{key}' is missing from the response."
         )
     return value

@@ -22,11 +22,12 @@ import socket
 import ssl
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import urlsplit
 
 from wsproto import ConnectionType, WSConnection
-from wsproto import ConnectionState as WsState
+from wsproto.connection import ConnectionState as WsState
 from wsproto.events import (
     AcceptConnection,
     BytesMessage,
@@ -41,7 +42,7 @@ from wsproto.events import (
 from wsproto.utilities import LocalProtocolError, RemoteProtocolError
 
 from flask_signalr.client.errors import HttpError, HubConnectionError
-from flask_signalr.client.http import DEFAULT_HTTP_TIMEOUT, HttpClient, with_query
+from flask_signalr.client.http import DEFAULT_HTTP_TIMEOUT, HttpClient, no_delay, with_query
 from flask_signalr.client.runtime import Runtime
 from flask_signalr.protocol.base import TransferFormat
 
@@ -136,6 +137,7 @@ class WebSocketTransport:
             sock = socket.create_connection((host, port), timeout=self._timeout)
         except OSError as exc:
             raise HubConnectionError(f"WebSocket failed to connect to {url}: {exc}") from exc
+        no_delay(sock)
         try:
             if secure:
                 context = self._ssl_context or ssl.create_default_context()
@@ -143,7 +145,10 @@ class WebSocketTransport:
             request = Request(
                 host=parts.netloc.rpartition("@")[2],
                 target=target,
-                extra_headers=list(self._headers.items()),
+                extra_headers=[
+                    (name.encode("latin-1"), value.encode("latin-1"))
+                    for name, value in self._headers.items()
+                ],
             )
             sock.sendall(self._ws.send(request))
             leftovers = self._read_upgrade_response(sock, url)
@@ -157,21 +162,22 @@ class WebSocketTransport:
         )
 
     def _read_upgrade_response(self, sock: socket.socket, url: str) -> list[Event]:
-        """Read until the server accepts (return events after it) or refuses (raise)."""
+        """Read until the server accepts (return the events after that) or refuses (raise)."""
         reject: RejectConnection | None = None
         body = b""
-        while True:
+        finished = False
+        while not finished:
             try:
                 data = sock.recv(_RECEIVE_SIZE)
             except OSError as exc:
                 raise HubConnectionError(f"WebSocket failed to connect to {url}: {exc}") from exc
             if not data:
-                if reject is not None:
-                    break
-                raise HubConnectionError(
-                    f"WebSocket failed to connect to {url}: the server closed the connection "
-                    "during the upgrade."
-                )
+                if reject is None:
+                    raise HubConnectionError(
+                        f"WebSocket failed to connect to {url}: the server closed the "
+                        "connection during the upgrade."
+                    )
+                break
             self._ws.receive_data(data)
             try:
                 events = list(self._ws.events())
@@ -182,15 +188,10 @@ class WebSocketTransport:
                     return events[index + 1 :]
                 if isinstance(event, RejectConnection):
                     reject = event
-                    if not event.has_body:
-                        break
+                    finished = not event.has_body
                 elif isinstance(event, RejectData):
                     body += event.data
-                    if event.body_finished:
-                        break
-            else:
-                continue
-            break
+                    finished = event.body_finished
         assert reject is not None
         text = body.decode("utf-8", "replace").strip()
         raise HttpError(
@@ -243,9 +244,9 @@ class WebSocketTransport:
         try:
             while True:
                 for event in events:
-                    outcome = self._handle(event, on_receive)
-                    if outcome is not None:
-                        error = outcome[0]
+                    closed = self._handle(event, on_receive)
+                    if closed is not None:
+                        error = closed.error
                         return
                 try:
                     data = sock.recv(_RECEIVE_SIZE)
@@ -264,7 +265,7 @@ class WebSocketTransport:
                     events = list(self._ws.events())
         except RemoteProtocolError as exc:
             error = HubConnectionError(f"WebSocket protocol error: {exc}")
-        except Exception as exc:  # noqa: BLE001 - a failure in on_receive must still close
+        except Exception as exc:
             logger.exception("Processing data from the server failed.")
             error = exc
         finally:
@@ -272,10 +273,8 @@ class WebSocketTransport:
             sock.close()
             on_close(error)
 
-    def _handle(
-        self, event: Event, on_receive: OnReceive
-    ) -> tuple[BaseException | None] | None:
-        """Act on one event; a 1-tuple holding the close reason means the socket is done."""
+    def _handle(self, event: Event, on_receive: OnReceive) -> _Closed | None:
+        """Act on one event; a :class:`_Closed` when it was the server's close frame."""
         if isinstance(event, TextMessage):
             on_receive(event.data.encode("utf-8"))
         elif isinstance(event, BytesMessage):
@@ -290,10 +289,19 @@ class WebSocketTransport:
                 with contextlib.suppress(HubConnectionError):
                     self._write(event.response())
             if event.code == _NORMAL_CLOSURE:
-                return (None,)
+                return _Closed(None)
             reason = event.reason or "no reason given"
-            return (HubConnectionError(f"WebSocket closed with status code: {event.code} ({reason})."),)
+            return _Closed(
+                HubConnectionError(f"WebSocket closed with status code: {event.code} ({reason}).")
+            )
         return None
+
+
+@dataclass(frozen=True)
+class _Closed:
+    """The server's close frame arrived; ``error`` is None for a normal closure (1000)."""
+
+    error: BaseException | None
 
 
 # -- Long polling -------------------------------------------------------------------------------
@@ -369,7 +377,7 @@ class LongPollingTransport:
                     return
                 if response.body:
                     on_receive(response.body)
-        except Exception as exc:  # noqa: BLE001 - a failure in on_receive must still close
+        except Exception as exc:
             logger.exception("Processing data from the server failed.")
             error = exc
         finally:
