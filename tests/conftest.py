@@ -48,6 +48,9 @@ def server(start_server: Callable[..., RunningServer]) -> RunningServer:
 CLIENT_KINDS = [
     pytest.param(("WebSockets", "json"), id="ws-json"),
     pytest.param(("WebSockets", "messagepack"), id="ws-msgpack"),
+    pytest.param(("ServerSentEvents", "json"), id="sse-json"),
+    pytest.param(("LongPolling", "json"), id="lp-json"),
+    pytest.param(("LongPolling", "messagepack"), id="lp-msgpack"),
 ]
 
 

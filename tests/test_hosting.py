@@ -10,6 +10,7 @@ import pytest
 from flask import Flask, current_app
 
 from flask_signalr import HostedService, SignalR
+
 from support.apps import TestHub, create_app
 from support.js import JsDriver
 from support.server import RunningServer

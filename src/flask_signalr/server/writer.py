@@ -135,16 +135,10 @@ class PendingOutput:
         #: Set while a fetch would return at once: data is pending, or the output is over.
         self._ready = _concurrency.Event()
         self._closing = False
-        self._ended = False
-
-    @property
-    def ended(self) -> bool:
-        """True once nothing more will be delivered (closed and fetched, or aborted)."""
-        return self._ended
 
     def send(self, chunk: bytes) -> bool:
         """Add ``chunk``; False when more than the limit is pending (the peer is not fetching)."""
-        if self._closing or self._ended:
+        if self._closing:
             return True  # the connection is ending; late messages are dropped quietly
         self._chunks.append(chunk)
         self._size += len(chunk)
@@ -160,7 +154,6 @@ class PendingOutput:
         if not self._ready.wait(timeout):
             return b""
         if not self._chunks:
-            self._ended = True
             return None
         data = self._chunks[0] if len(self._chunks) == 1 else b"".join(self._chunks)
         self._chunks.clear()
@@ -179,5 +172,4 @@ class PendingOutput:
         self._chunks.clear()
         self._size = 0
         self._closing = True
-        self._ended = True
         self._ready.set()

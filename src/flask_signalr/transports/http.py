@@ -2,6 +2,8 @@
 
 Every request passes the same gate before anything else happens: origin check (403), then
 authentication and hub-level roles (401/403), so no hub code ever runs for a refused client.
+For Server-Sent Events and long polling the gate runs again on every poll, POST and DELETE,
+and a connection opened by a signed-in user takes those only from that user (403 otherwise).
 Status codes and texts follow ASP.NET Core's connection dispatcher.
 """
 
@@ -12,20 +14,28 @@ from typing import Any
 
 from flask import Response, current_app, request, session
 
+from flask_signalr import _concurrency
 from flask_signalr.auth import (
     AuthorizationResult,
     check_requirements,
     load_request_user,
     requirements_of,
 )
-from flask_signalr.server.connection import HubConnection
+from flask_signalr.server.connection import HubConnection, Transport
 from flask_signalr.server.endpoint import HubEndpoint
 from flask_signalr.server.registry import ClaimError, Reservation, new_secret
 from flask_signalr.server.scope import RequestScope
+from flask_signalr.transports.base import HttpTransport, send_without_delay
+from flask_signalr.transports.long_polling import LongPollingTransport
 from flask_signalr.transports.security import (
     add_cors_headers,
     origin_allowed,
     preflight_response,
+)
+from flask_signalr.transports.sse import (
+    EventStreamResponse,
+    ServerSentEventsTransport,
+    is_event_stream_request,
 )
 from flask_signalr.transports.websocket import (
     ConsumedSocketResponse,
@@ -33,12 +43,34 @@ from flask_signalr.transports.websocket import (
     is_websocket_request,
 )
 
-#: Transports this server implements, in the order clients should try them.
-IMPLEMENTED_TRANSPORTS = {"WebSockets": ["Text", "Binary"]}
+#: Transfer formats of each transport, as negotiate lists them (SSE carries text only).
+TRANSFER_FORMATS = {
+    "WebSockets": ["Text", "Binary"],
+    "ServerSentEvents": ["Text"],
+    "LongPolling": ["Text", "Binary"],
+}
+#: Headers that keep proxies and browsers from caching polls.
+_NO_CACHE = {
+    "Cache-Control": "no-cache, no-store",
+    "Pragma": "no-cache",
+    "Expires": "Thu, 01 Jan 1970 00:00:00 GMT",
+}
+_NO_CONNECTION = "No Connection with that ID"
+_CANNOT_CHANGE = "Cannot change transports mid-connection"
 
 
 def _text(status: int, body: str = "") -> Response:
     return Response(body, status=status, mimetype="text/plain")
+
+
+def _not_supported(transport: str) -> Response:
+    return _text(404, f"{transport} transport not supported by this end point type")
+
+
+def _poll_response(status: int, body: bytes = b"") -> Response:
+    response = Response(body, status=status, content_type="application/octet-stream")
+    response.headers.update(_NO_CACHE)
+    return response
 
 
 class HubViews:
@@ -48,9 +80,8 @@ class HubViews:
         self.endpoint = endpoint
         self._requirements = requirements_of(endpoint.hub_class)
         self._transports = [
-            {"transport": name, "transferFormats": IMPLEMENTED_TRANSPORTS[name]}
+            {"transport": name, "transferFormats": TRANSFER_FORMATS[name]}
             for name in endpoint.options.transports
-            if name in IMPLEMENTED_TRANSPORTS
         ]
 
     # -- gate ---------------------------------------------------------------------------------
@@ -74,12 +105,10 @@ class HubViews:
             return self._preflight("POST")
         _user, refusal = self._gate()
         if refusal is not None:
-            if refusal.status_code == 403 and _user is None:
-                return refusal  # a refused origin gets no CORS grant
-            return add_cors_headers(request, refusal)
+            return self._cors(refusal)
         version = _requested_version(request.args)
         if isinstance(version, str):
-            return add_cors_headers(request, _text(400, version))
+            return self._cors(_text(400, version))
         reservation = self.endpoint.registry.reserve(version)
         body: dict[str, Any] = {
             "negotiateVersion": version,
@@ -91,49 +120,165 @@ class HubViews:
         body["useStatefulReconnect"] = False
         response = Response(json.dumps(body), mimetype="application/json")
         response.headers["Cache-Control"] = "no-cache, no-store"
-        return add_cors_headers(request, response)
+        return self._cors(response)
 
     # -- transport requests -------------------------------------------------------------------
 
     def connection(self) -> Response:
-        """``{hub}`` for non-WebSocket requests (the HTTP transports)."""
+        """``{hub}`` for everything but WebSocket upgrades: SSE streams, polls, sends, DELETE."""
         if request.method == "OPTIONS":
             return self._preflight("GET, POST, DELETE")
-        if not origin_allowed(request, self.endpoint.options.allowed_origins):
-            return _text(403, "Origin not allowed")
-        return add_cors_headers(
-            request, _text(404, "LongPolling transport not supported by this end point type")
-        )
+        send_without_delay(request.environ)
+        user, refusal = self._gate()
+        token = request.args.get("id")
+        if refusal is not None:
+            response = refusal
+        elif request.method not in ("GET", "POST", "DELETE"):
+            response = _text(405)  # HEAD, which Flask adds to every GET route
+        elif not token:
+            response = _text(400, "Connection ID required")
+        elif request.method == "POST":
+            response = self._send(token, user)
+        elif request.method == "DELETE":
+            response = self._delete(token, user)
+        elif is_event_stream_request(request):
+            response = self._event_stream(token, user)
+        else:
+            response = self._poll(token, user)
+        return self._cors(response)
 
     def websocket(self) -> Response:
         """``{hub}`` with ``Upgrade: websocket``: run the connection until it ends."""
         if not is_websocket_request(request.environ):
             return _text(400, "Not a WebSocket request")
-        if "WebSockets" not in self.endpoint.options.transports:
-            return _text(404, "WebSockets transport not supported by this end point type")
+        if WebSocketTransport.name not in self.endpoint.options.transports:
+            return _not_supported(WebSocketTransport.name)
         user, refusal = self._gate()
         if refusal is not None:
             return refusal
         token = request.args.get("id")
-        claim: Reservation | ClaimError
         if token is None:
             # skipNegotiation: the client connects straight to the hub URL.
             claim = Reservation(new_secret(), new_secret())
-            token = claim.token
         else:
-            claim = self.endpoint.registry.claim(token)
-        if claim is ClaimError.UNKNOWN:
-            return _text(404, claim.value)
-        if claim is ClaimError.ACTIVE:
-            return _text(409, claim.value)
-        assert isinstance(claim, Reservation)
+            claimed = self.endpoint.registry.claim(token)
+            if isinstance(claimed, ClaimError):
+                return self._refuse(token, WebSocketTransport.name)
+            claim = claimed
         options = self.endpoint.options
         transport = WebSocketTransport(
             request.environ, options.maximum_outbound_buffer_size, options.client_timeout_interval
         )
         if not transport.accept():
             return _text(400, "Invalid WebSocket upgrade request")
-        connection = HubConnection(
+        connection = self._open(claim, transport, user)
+        self.endpoint.run_connection(claim.token, connection, transport.run)
+        return ConsumedSocketResponse()
+
+    def _event_stream(self, token: str, user: Any) -> Response:
+        """``GET {hub}?id=T`` with ``Accept: text/event-stream``: the SSE receive channel."""
+        name = ServerSentEventsTransport.name
+        if name not in self.endpoint.options.transports:
+            return _not_supported(name)
+        claim = self.endpoint.registry.claim(token)
+        if not isinstance(claim, Reservation):
+            return self._refuse(token, name)
+        options = self.endpoint.options
+        transport = ServerSentEventsTransport(
+            request.environ, options.maximum_outbound_buffer_size, options.client_timeout_interval
+        )
+        connection = self._open(claim, transport, user)
+        return EventStreamResponse(
+            lambda write: self.endpoint.run_connection(
+                token, connection, lambda on_data: transport.stream(write, on_data)
+            )
+        )
+
+    def _poll(self, token: str, user: Any) -> Response:
+        """``GET {hub}?id=T``: a long poll; the first one opens the connection."""
+        if LongPollingTransport.name not in self.endpoint.options.transports:
+            return _not_supported(LongPollingTransport.name)
+        claim = self.endpoint.registry.claim(token)
+        if isinstance(claim, Reservation):
+            return self._first_poll(claim, user)
+        found = self._find(token, user)
+        if isinstance(found, Response):
+            return found
+        transport = found.transport
+        if not isinstance(transport, LongPollingTransport):
+            return _text(400, _CANNOT_CHANGE)
+        if transport.polling:
+            return _text(409, "A poll is already waiting on this connection.")
+        data = transport.poll(self.endpoint.options.long_polling_timeout)
+        return _poll_response(204) if data is None else _poll_response(200, data)
+
+    def _first_poll(self, claim: Reservation, user: Any) -> Response:
+        """Open a long-polling connection and answer at once, as the client's start() waits."""
+        options = self.endpoint.options
+        transport = LongPollingTransport(
+            options.maximum_outbound_buffer_size, options.disconnect_timeout
+        )
+        connection = self._open(claim, transport, user, supports_pings=False)
+        _concurrency.spawn(self.endpoint.run_connection, claim.token, connection, transport.run)
+        # gevent starts greenlets in spawn order: yielding once lets that one register the
+        # connection before this answer tells the client to POST its handshake.
+        _concurrency.sleep(0)
+        return _poll_response(200)
+
+    def _send(self, token: str, user: Any) -> Response:
+        """``POST {hub}?id=T``: client-to-server records of an SSE or long-polling connection."""
+        found = self._find(token, user)
+        if isinstance(found, Response):
+            return found
+        transport = found.transport
+        if not isinstance(transport, HttpTransport):
+            return _text(405, "POST requests are not allowed for WebSocket connections.")
+        transport.receive(request.stream)
+        return _text(200)
+
+    def _delete(self, token: str, user: Any) -> Response:
+        """``DELETE {hub}?id=T``: the long-polling client ends its connection."""
+        found = self._find(token, user)
+        if isinstance(found, Response):
+            return found
+        transport = found.transport
+        if not isinstance(transport, LongPollingTransport):
+            return _text(400, "Cannot terminate this connection using the DELETE endpoint.")
+        transport.terminate()
+        return _text(202)
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def _find(self, token: str, user: Any) -> HubConnection | Response:
+        """The live connection ``token`` names, unless it belongs to another user.
+
+        The token travels in URLs (and so in logs); a connection opened by a signed-in user
+        therefore also requires that user, so a leaked token cannot be driven by anyone else.
+        An anonymous connection accepts any requester, as a WebSocket would keep it open when
+        its page signs in.
+        """
+        connection = self.endpoint.registry.connection(token)
+        if connection is None:
+            return _text(404, _NO_CONNECTION)
+        owner = connection.user_identifier
+        if owner is not None and self.endpoint.user_id_provider(user) != owner:
+            return _text(403, "The connection belongs to another user.")
+        return connection
+
+    def _refuse(self, token: str, transport: str) -> Response:
+        """Why a transport cannot open ``token``: unknown, already open, or on another transport."""
+        existing = self.endpoint.registry.connection(token)
+        if existing is None:
+            return _text(404, _NO_CONNECTION)
+        if existing.transport.name == transport:
+            return _text(409, "Connection is already active")
+        return _text(400, _CANNOT_CHANGE)
+
+    def _open(
+        self, claim: Reservation, transport: Transport, user: Any, supports_pings: bool = True
+    ) -> HubConnection:
+        """The connection a transport request opens, seeing that request's app, session, user."""
+        return HubConnection(
             claim.connection_id,
             transport,
             RequestScope(
@@ -143,10 +288,15 @@ class HubViews:
                 user,
             ),
             self.endpoint.user_id_provider(user),
-            options.maximum_parallel_invocations_per_client,
+            self.endpoint.options.maximum_parallel_invocations_per_client,
+            supports_pings,
         )
-        self.endpoint.run_connection(token, connection, transport.run)
-        return ConsumedSocketResponse()
+
+    def _cors(self, response: Response) -> Response:
+        """Let an allowed cross-origin page read ``response``; a refused origin reads nothing."""
+        if origin_allowed(request, self.endpoint.options.allowed_origins):
+            add_cors_headers(request, response)
+        return response
 
     def _preflight(self, methods: str) -> Response:
         if not origin_allowed(request, self.endpoint.options.allowed_origins):
