@@ -151,6 +151,7 @@ class HubViews:
         """``{hub}`` with ``Upgrade: websocket``: run the connection until it ends."""
         if not is_websocket_request(request.environ):
             return _text(400, "Not a WebSocket request")
+        send_without_delay(request.environ)
         if WebSocketTransport.name not in self.endpoint.options.transports:
             return _not_supported(WebSocketTransport.name)
         user, refusal = self._gate()

@@ -101,8 +101,6 @@ class WebSocketTransport:
 
     def __init__(self, environ: dict[str, Any], outbound_limit: int, stall_timeout: float) -> None:
         self._socket = raw_socket(environ)
-        with contextlib.suppress(OSError):  # small messages must not wait for Nagle's algorithm
-            self._socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._protocol = WSConnection(ConnectionType.SERVER)
         self._protocol.receive_data(_upgrade_request_bytes(environ))
         self._writer = StreamWriter(
