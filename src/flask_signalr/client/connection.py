@@ -30,7 +30,6 @@ from typing import Any
 
 from flask_signalr.client.connector import Connector
 from flask_signalr.client.errors import HubConnectionError
-from flask_signalr.client.handshake import parse_handshake_response, write_handshake_request
 from flask_signalr.client.retry import RetryContext, RetryPolicy
 from flask_signalr.client.runtime import THREADS, Event, Runtime, Worker
 from flask_signalr.client.session import CallbackWorker, PendingInvocation, Session
@@ -38,6 +37,7 @@ from flask_signalr.client.streams import HubStream, StreamSink
 from flask_signalr.errors import HubException
 from flask_signalr.protocol.base import HubProtocol
 from flask_signalr.protocol.errors import ProtocolError
+from flask_signalr.protocol.handshake import parse_handshake_response, write_handshake_request
 from flask_signalr.protocol.messages import (
     PING,
     CancelInvocationMessage,
