@@ -38,11 +38,22 @@ run: $(VENV)/.runtime node_modules/.installed
 test: $(VENV)/.dev node_modules/.installed system-packages
 	$(PY) -m pytest
 
+# The benchmark (bench/README.md): its peers, plot and profiler go into the same venv. --no-deps:
+# requirements-bench.txt pins everything it needs (see the comment at its top).
+$(VENV)/.bench: requirements-bench.txt $(VENV)/.runtime
+	$(PIP) install -q --no-deps -r requirements-bench.txt
+	touch $@
+
+bench: $(VENV)/.bench
+	@command -v redis-server >/dev/null 2>&1 || { $(SUDO) apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q redis-server; }
+	$(PY) -m bench
+
 typecheck: $(VENV)/.dev
 	$(PY) -m mypy
 
 lint: $(VENV)/.dev
-	$(PY) -m ruff check src tests
+	$(PY) -m ruff check src tests app.py hubs services bench
 
 clean:
 	rm -rf $(VENV) node_modules

@@ -1,0 +1,1 @@
+"""The demo's services: shared state behind the hubs, and the hosted TimeService."""
