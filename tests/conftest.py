@@ -8,10 +8,21 @@ from collections.abc import Callable, Iterator  # noqa: E402
 from typing import Any  # noqa: E402
 
 import pytest  # noqa: E402
+from hypothesis import HealthCheck, settings  # noqa: E402
 
 from support.apps import create_app  # noqa: E402
 from support.js import JsDriver  # noqa: E402
 from support.server import RunningServer  # noqa: E402
+
+
+# Property tests check correctness, not speed: on a loaded 2-core CI machine input generation can
+# be slow, which must not fail the suite.
+settings.register_profile(
+    "signalr",
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.load_profile("signalr")
 
 
 @pytest.fixture(scope="session")
