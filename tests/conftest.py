@@ -14,7 +14,6 @@ from support.apps import create_app  # noqa: E402
 from support.js import JsDriver  # noqa: E402
 from support.server import RunningServer  # noqa: E402
 
-
 # Property tests check correctness, not speed: on a loaded 2-core CI machine input generation can
 # be slow, which must not fail the suite.
 settings.register_profile(
