@@ -39,6 +39,7 @@ __all__ = [
     "Semaphore",
     "Timeout",
     "WSGIServer",
+    "call_soon",
     "getcurrent",
     "kill",
     "on_stop_signals",
@@ -57,6 +58,11 @@ def spawn(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Greenlet:
 def spawn_later(seconds: float, function: Callable[..., Any], *args: Any) -> Greenlet:
     """Run ``function`` in a new greenlet after ``seconds``."""
     return gevent.spawn_later(seconds, function, *args)
+
+
+def call_soon(function: Callable[[], Any]) -> None:
+    """Run ``function`` in the event loop once the running greenlets have yielded."""
+    gevent.get_hub().loop.run_callback(function)
 
 
 def kill(greenlet: Greenlet, exception: type[BaseException] = GreenletExit) -> None:

@@ -65,6 +65,7 @@ class LifetimeManagerSpec:
         a, b = self.connect(manager, "a"), self.connect(manager, "b")
         manager.send_all(message("all"))
         manager.send_all_except(message("except"), ["a"])
+        manager.flush()  # broadcasts leave at the end of the loop turn
         assert a.targets() == ["all"]
         assert b.targets() == ["all", "except"]
 
@@ -72,6 +73,7 @@ class LifetimeManagerSpec:
         a, b, c = (self.connect(manager, name) for name in "abc")
         manager.send_connection("b", message("one"))
         manager.send_connections(["a", "c", "a", "missing"], message("some"))
+        manager.flush()  # broadcasts leave at the end of the loop turn
         assert (a.targets(), b.targets(), c.targets()) == (["some"], ["one"], ["some"])
 
     def test_groups(self, manager: HubLifetimeManager) -> None:
@@ -85,6 +87,7 @@ class LifetimeManagerSpec:
         manager.send_group_except("g2", message("g2-but-c"), ["c"])
         manager.remove_from_group("a", "g1")
         manager.send_group("g1", message("after-remove"))
+        manager.flush()  # broadcasts leave at the end of the loop turn
         assert a.targets() == ["g1", "both"]
         assert b.targets() == ["g1", "both", "g2-but-c", "after-remove"]
         assert c.targets() == ["both"]
@@ -94,6 +97,7 @@ class LifetimeManagerSpec:
         bob, anon = self.connect(manager, "b", "bob"), self.connect(manager, "n")
         manager.send_user("kevin", message("kevin"))
         manager.send_users(["kevin", "bob", "nobody"], message("users"))
+        manager.flush()  # broadcasts leave at the end of the loop turn
         assert k1.targets() == k2.targets() == ["kevin", "users"]
         assert bob.targets() == ["users"]
         assert anon.targets() == []
@@ -106,6 +110,7 @@ class LifetimeManagerSpec:
         manager.send_group("g", message("group"))
         manager.send_user("kevin", message("user"))
         manager.send_connection("a", message("direct"))
+        manager.flush()  # broadcasts leave at the end of the loop turn
         assert a.targets() == []
         assert b.targets() == ["all"]
         assert manager.connection_count() == 1

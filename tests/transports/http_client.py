@@ -97,6 +97,7 @@ class EventStream:
         self.response = response
         self._chunks: Queue = Queue()
         self._buffer = b""
+        self._records: list[dict[str, Any]] = []
         self._reader = gevent.spawn(self._read)
 
     def _read(self) -> None:
@@ -140,12 +141,13 @@ class EventStream:
                 return b"\n".join(data)
 
     def next_message(self, timeout: float = READ_TIMEOUT) -> dict[str, Any] | None:
-        """The next JSON record (one per event, as this server writes them)."""
-        data = self.next_data(timeout)
-        if data is None:
-            return None
-        (message,) = json_records(data)
-        return message
+        """The next JSON record (an event may carry several: a burst of broadcasts)."""
+        if not self._records:
+            data = self.next_data(timeout)
+            if data is None:
+                return None
+            self._records.extend(json_records(data))
+        return self._records.pop(0)
 
     def ended(self, timeout: float = READ_TIMEOUT) -> bool:
         """Read until the server ends the stream; True if it did within ``timeout``."""

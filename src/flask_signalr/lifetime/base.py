@@ -73,6 +73,9 @@ class HubLifetimeManager(abc.ABC):
     def connection_count(self) -> int:
         """Connections this process holds for the hub (for diagnostics and tests)."""
 
+    def flush(self) -> None:  # noqa: B027 - only managers that coalesce broadcasts override it
+        """Send pending broadcasts now rather than at the end of this event-loop turn."""
+
     def claim_connection_token(self, connection_id: str, lifetime: float) -> bool:
         """Record that a connection opened, cluster-wide; False if it already was.
 

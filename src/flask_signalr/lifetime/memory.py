@@ -11,7 +11,9 @@ from typing import Any
 
 from flask_signalr.errors import ConnectionLostError
 from flask_signalr.lifetime.base import HubLifetimeManager
+from flask_signalr.protocol.base import HubProtocol
 from flask_signalr.protocol.messages import InvocationMessage
+from flask_signalr.server.batching import Broadcaster
 from flask_signalr.server.connection import HubConnection
 from flask_signalr.server.serialized import SerializedMessage
 
@@ -21,6 +23,11 @@ class MemoryHubLifetimeManager(HubLifetimeManager):
 
     def __init__(self) -> None:
         self._connections: dict[str, HubConnection] = {}
+        #: protocol name -> (codec, connections using it): broadcasts are encoded for these.
+        self._protocols: dict[str, tuple[HubProtocol, int]] = {}
+        self._broadcaster = Broadcaster(
+            self._connections.values, lambda: [codec for codec, _ in self._protocols.values()]
+        )
         self._groups: dict[str, dict[str, HubConnection]] = {}
         self._users: dict[str, dict[str, HubConnection]] = {}
 
@@ -28,6 +35,10 @@ class MemoryHubLifetimeManager(HubLifetimeManager):
 
     def on_connected(self, connection: HubConnection) -> None:
         self._connections[connection.connection_id] = connection
+        protocol = connection.protocol
+        _, users = self._protocols.get(protocol.name, (protocol, 0))
+        self._protocols[protocol.name] = (protocol, users + 1)
+        self._broadcaster.joined(connection)
         if connection.user_identifier is not None:
             self._users.setdefault(connection.user_identifier, {})[connection.connection_id] = (
                 connection
@@ -35,7 +46,12 @@ class MemoryHubLifetimeManager(HubLifetimeManager):
 
     def on_disconnected(self, connection: HubConnection) -> None:
         connection_id = connection.connection_id
-        self._connections.pop(connection_id, None)
+        if self._connections.pop(connection_id, None) is not None:
+            protocol, users = self._protocols[connection.protocol.name]
+            if users > 1:
+                self._protocols[protocol.name] = (protocol, users - 1)
+            else:
+                del self._protocols[protocol.name]
         for group in tuple(connection.groups):
             self._discard(self._groups, group, connection_id)
         connection.groups.clear()
@@ -111,7 +127,14 @@ class MemoryHubLifetimeManager(HubLifetimeManager):
     # messages that arrived encoded and deliver its own sends with the encodings it publishes.
 
     def deliver_all(self, message: SerializedMessage, excluded: Collection[str] = ()) -> None:
-        _deliver(self._connections.values(), message, excluded)
+        if excluded:
+            _deliver(self._connections.values(), message, excluded)
+        else:
+            self._broadcaster.broadcast(message)
+
+    def flush(self) -> None:
+        """Send pending broadcasts now instead of at the end of this event-loop turn."""
+        self._broadcaster.flush()
 
     def deliver_connections(
         self, connection_ids: Iterable[str], message: SerializedMessage

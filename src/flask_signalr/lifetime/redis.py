@@ -170,6 +170,9 @@ class RedisHubLifetimeManager(HubLifetimeManager):
     def connection_count(self) -> int:
         return self._local.connection_count()
 
+    def flush(self) -> None:
+        self._local.flush()
+
     def claim_connection_token(self, connection_id: str, lifetime: float) -> bool:
         """SET NX in Redis, so a signed token opens one connection across the cluster.
 

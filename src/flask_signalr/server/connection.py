@@ -10,12 +10,15 @@ from __future__ import annotations
 import enum
 import logging
 import time
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from flask_signalr import _concurrency
 from flask_signalr.protocol.base import HubProtocol, TransferFormat
 from flask_signalr.protocol.messages import PING, CloseMessage, HubMessage
 from flask_signalr.server.client_results import ClientResults
+
+if TYPE_CHECKING:  # pragma: no cover
+    from flask_signalr.server.batching import Broadcaster
 from flask_signalr.server.scope import RequestScope
 from flask_signalr.server.serialized import SerializedMessage
 
@@ -105,6 +108,10 @@ class HubConnection:
         self.abort_reason: BaseException | None = None
         #: Set once close() or abort() was called: the transport is on its way out.
         self.closing = False
+        #: The hub's broadcast coalescer, and how many of its pending broadcasts this
+        #: connection already has (see server/batching.py).
+        self.broadcaster: Broadcaster | None = None
+        self.broadcasts_sent = 0
 
     @property
     def protocol(self) -> HubProtocol:
@@ -153,7 +160,19 @@ class HubConnection:
     def send_ping(self) -> None:
         self.send_chunk(self._ping_chunk)
 
+    @property
+    def is_connected(self) -> bool:
+        return self.state is ConnectionState.CONNECTED
+
     def send_chunk(self, chunk: bytes) -> None:
+        """Queue bytes for the client, after any pending broadcast it has not had yet."""
+        broadcaster = self.broadcaster
+        if broadcaster is not None and broadcaster.pending is not None:
+            broadcaster.catch_up(self)
+        self.write_chunk(chunk)
+
+    def write_chunk(self, chunk: bytes) -> None:
+        """Queue bytes for the client now (callers keep the order of messages)."""
         if self.state is ConnectionState.CLOSED:
             return
         self.last_sent = time.monotonic()
