@@ -35,7 +35,7 @@ system-packages:
 run: $(VENV)/.runtime node_modules/.installed
 	$(PY) app.py
 
-test: $(VENV)/.dev node_modules/.installed system-packages
+test: $(VENV)/.dev $(VENV)/.bench node_modules/.installed system-packages
 	$(PY) -m pytest
 
 # The benchmark (bench/README.md): its peers, plot and profiler go into the same venv. --no-deps:

@@ -1,0 +1,1 @@
+"""The servers under test, one module per system; each is started as its own process."""
