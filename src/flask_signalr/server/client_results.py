@@ -133,8 +133,9 @@ def wait_for_answer(answer: _concurrency.AsyncResult, timeout: float, method: st
     """Wait for a client's answer, giving back the caller's invocation slot meanwhile."""
     activity = _activity.get()
     owner = activity.slot_owner if activity is not None else None
-    if owner is not None:
+    if owner is not None:  # give the slot (and the worker's place) to the next call
         owner.invocation_slots.release()
+        owner.invocations.park()
     try:
         return answer.get(timeout=timeout)
     except _concurrency.Timeout:
@@ -143,4 +144,5 @@ def wait_for_answer(answer: _concurrency.AsyncResult, timeout: float, method: st
         ) from None
     finally:
         if owner is not None:
+            owner.invocations.unpark()
             owner.invocation_slots.acquire()

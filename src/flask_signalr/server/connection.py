@@ -16,6 +16,7 @@ from flask_signalr import _concurrency
 from flask_signalr.protocol.base import HubProtocol, TransferFormat
 from flask_signalr.protocol.messages import PING, CloseMessage, HubMessage
 from flask_signalr.server.client_results import ClientResults
+from flask_signalr.server.invocations import InvocationQueue
 
 if TYPE_CHECKING:  # pragma: no cover
     from flask_signalr.server.batching import Broadcaster
@@ -86,6 +87,8 @@ class HubConnection:
         self.supports_pings = supports_pings
         #: Limits how many of this client's invocations run at once.
         self.invocation_slots = _concurrency.Semaphore(max_parallel_invocations)
+        #: Calls waiting to run, and the workers running them.
+        self.invocations = InvocationQueue(max_parallel_invocations)
         #: Received bytes not yet forming a whole record.
         self.input_buffer = b""
         #: True once the hub's on_connected succeeded (so on_disconnected is owed).

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 from flask_signalr import _concurrency
@@ -181,8 +182,8 @@ class HubDispatcher:
                 self._stream, connection, method, target, arguments, invocation_id, uploads
             )
         else:
-            _concurrency.spawn(
-                self._invoke, connection, method, target, arguments, invocation_id, uploads
+            connection.invocations.submit(
+                partial(self._invoke, connection, method, target, arguments, invocation_id, uploads)
             )
 
     def _resolve(
