@@ -42,11 +42,11 @@ __all__ = [
     "call_soon",
     "getcurrent",
     "kill",
+    "nonblocking_sender",
     "on_stop_signals",
     "sleep",
     "spawn",
     "spawn_later",
-    "try_send",
 ]
 
 
@@ -70,12 +70,17 @@ def kill(greenlet: Greenlet, exception: type[BaseException] = GreenletExit) -> N
     greenlet.kill(exception, block=False)
 
 
-def try_send(sock: Any, data: bytes) -> int:
-    """Write what the socket takes right now, without waiting; return the byte count."""
-    try:
-        return int(sock.send(data, 0, 0.0))  # gevent sockets: timeout 0 means never wait
-    except BlockingIOError:
-        return 0
+def nonblocking_sender(sock: Any) -> Callable[[bytes], int]:
+    """A function writing what ``sock`` takes right now, without waiting: the byte count."""
+    send = sock.send
+
+    def try_send(data: bytes) -> int:
+        try:
+            return int(send(data, 0, 0.0))  # gevent sockets: timeout 0 means never wait
+        except BlockingIOError:
+            return 0
+
+    return try_send
 
 
 def getcurrent() -> Any:

@@ -5,12 +5,15 @@ of bytes the server sends (from its own reader worker) and ``on_close`` exactly 
 ends, with ``None`` for a clean end or the reason it failed. If ``connect`` raises, neither is
 ever called.
 
-The WebSocket transport drives wsproto (the engine under simple-websocket, already a
-dependency) over a plain socket rather than using ``simple_websocket.Client``, which writes
-frames with ``socket.send`` (a partial write under gevent corrupts the stream), lets its reader
-thread and caller threads use one wsproto connection without a lock, never answers the
-server's close frame, has no timeout for the upgrade and reports a refused upgrade without the
-server's explanation.
+The WebSocket transport drives the sans-IO protocol of the ``websockets`` library (the one the
+server's transport uses; its frame parser has C speedups) over a plain socket, with the locking
+and I/O done here. No ready-made client fits: ``websockets.sync.client`` hard-wires
+:mod:`threading` (a reader thread, locks and events per connection) and selectors instead of the
+:class:`~flask_signalr.client.runtime.Runtime` the client is given, and
+``simple_websocket.Client`` writes frames with ``socket.send`` (a partial write under gevent
+corrupts the stream), lets its reader thread and caller threads use one protocol state machine
+without a lock, never answers the server's close frame, has no timeout for the upgrade and
+reports a refused upgrade without the server's explanation.
 """
 
 from __future__ import annotations
@@ -22,27 +25,24 @@ import socket
 import ssl
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Protocol
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
-from wsproto import ConnectionType, WSConnection
-from wsproto.connection import ConnectionState as WsState
-from wsproto.events import (
-    AcceptConnection,
-    BytesMessage,
-    CloseConnection,
-    Event,
-    Ping,
-    RejectConnection,
-    RejectData,
-    Request,
-    TextMessage,
-)
-from wsproto.utilities import LocalProtocolError, RemoteProtocolError
+from websockets.client import ClientProtocol
+from websockets.exceptions import InvalidHeaderValue, InvalidState, InvalidStatus, InvalidURI
+from websockets.frames import Frame, Opcode
+from websockets.http11 import Response
+from websockets.protocol import Event, State
+from websockets.uri import parse_uri
 
 from flask_signalr.client.errors import HttpError, HubConnectionError
-from flask_signalr.client.http import DEFAULT_HTTP_TIMEOUT, HttpClient, no_delay, with_query
+from flask_signalr.client.http import (
+    DEFAULT_HTTP_TIMEOUT,
+    HttpClient,
+    no_delay,
+    websocket_url,
+    with_query,
+)
 from flask_signalr.client.runtime import Runtime
 from flask_signalr.protocol.base import TransferFormat
 
@@ -53,6 +53,9 @@ OnClose = Callable[[BaseException | None], None]
 
 _RECEIVE_SIZE = 65536
 _NORMAL_CLOSURE = 1000
+_DATA_OPCODES = (Opcode.TEXT, Opcode.BINARY, Opcode.CONT)
+#: The ``websockets`` protocol's own log lines (frames at DEBUG, an internal parser failure).
+_websockets_logger = logging.getLogger("flask_signalr.client.websockets")
 
 
 class HttpTransportType(enum.IntFlag):
@@ -115,10 +118,12 @@ class WebSocketTransport:
         self._timeout = timeout
         self._ssl_context = ssl_context
         self._socket: socket.socket | None = None
-        self._ws = WSConnection(ConnectionType.CLIENT)
-        #: Guards the wsproto state machine; held only for in-memory work, never for I/O.
+        self._protocol: ClientProtocol | None = None
+        #: Guards the protocol's state machine and its outgoing buffer; held only for in-memory
+        #: work, never for I/O.
         self._state_lock = runtime.lock()
-        #: Serializes socket writes so frames never interleave (held across sendall).
+        #: Serializes socket writes so frames never interleave (held across sendall). Taken
+        #: before ``_state_lock`` by writers, so bytes leave in the order the protocol made them.
         self._write_lock = runtime.lock()
         self._binary = False
         self._closing = False
@@ -128,107 +133,127 @@ class WebSocketTransport:
     ) -> None:
         """Open the socket, perform the upgrade and start the reader."""
         self._binary = transfer_format is TransferFormat.BINARY
-        parts = urlsplit(url)
-        secure = parts.scheme in ("wss", "https")
-        host = parts.hostname or "localhost"
-        port = parts.port or (443 if secure else 80)
-        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        parts = urlsplit(websocket_url(url))
+        # Credentials in the URL are not sent as Basic auth: authorization is the token's.
+        bare = urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2], fragment=""))
         try:
-            sock = socket.create_connection((host, port), timeout=self._timeout)
+            uri = parse_uri(bare)
+        except InvalidURI as exc:
+            raise HubConnectionError(f"WebSocket failed to connect to {url}: {exc}") from exc
+        # No size limit on what the server sends (one frame may carry many records).
+        protocol = ClientProtocol(uri, max_size=None, logger=_websockets_logger)
+        try:
+            request = protocol.connect()
+            for name, value in self._headers.items():
+                if name in request.headers:
+                    del request.headers[name]
+                request.headers[name] = value
+        except InvalidHeaderValue as exc:
+            raise HubConnectionError(f"WebSocket failed to connect to {url}: {exc}") from exc
+        protocol.send_request(request)
+        try:
+            sock = socket.create_connection((uri.host, uri.port), timeout=self._timeout)
         except OSError as exc:
             raise HubConnectionError(f"WebSocket failed to connect to {url}: {exc}") from exc
         no_delay(sock)
         try:
-            if secure:
+            if uri.secure:
                 context = self._ssl_context or ssl.create_default_context()
-                sock = context.wrap_socket(sock, server_hostname=host)
-            request = Request(
-                host=parts.netloc.rpartition("@")[2],
-                target=target,
-                extra_headers=[
-                    (name.encode("latin-1"), value.encode("latin-1"))
-                    for name, value in self._headers.items()
-                ],
-            )
-            sock.sendall(self._ws.send(request))
-            leftovers = self._read_upgrade_response(sock, url)
+                sock = context.wrap_socket(sock, server_hostname=uri.host)
+            sock.sendall(b"".join(protocol.data_to_send()))
+            leftovers = self._read_upgrade_response(sock, protocol, url)
             sock.settimeout(None)
         except BaseException:
             sock.close()
             raise
+        self._protocol = protocol
         self._socket = sock
         self._runtime.spawn(
-            lambda: self._read_loop(sock, leftovers, on_receive, on_close), "signalr-ws-reader"
+            lambda: self._read_loop(sock, protocol, leftovers, on_receive, on_close),
+            "signalr-ws-reader",
         )
 
-    def _read_upgrade_response(self, sock: socket.socket, url: str) -> list[Event]:
+    @staticmethod
+    def _read_upgrade_response(
+        sock: socket.socket, protocol: ClientProtocol, url: str
+    ) -> list[Event]:
         """Read until the server accepts (return the events after that) or refuses (raise)."""
-        reject: RejectConnection | None = None
-        body = b""
-        finished = False
-        while not finished:
+        failure = f"WebSocket failed to connect to {url}"
+        while True:
             try:
                 data = sock.recv(_RECEIVE_SIZE)
             except OSError as exc:
-                raise HubConnectionError(f"WebSocket failed to connect to {url}: {exc}") from exc
-            if not data:
-                if reject is None:
+                raise HubConnectionError(f"{failure}: {exc}") from exc
+            if data:
+                protocol.receive_data(data)
+            else:
+                # A refusal without a length ends with the stream; anything else is cut short.
+                protocol.receive_eof()
+            events = protocol.events_received()
+            failed = protocol.handshake_exc
+            if isinstance(failed, InvalidStatus):
+                status = failed.response.status_code
+                text = bytes(failed.response.body or b"").decode("utf-8", "replace").strip()
+                raise HttpError(
+                    f"{failure}: the server answered {status}{': ' + text if text else ''}.",
+                    status,
+                )
+            if failed is not None:
+                cause = failed.__cause__
+                if isinstance(cause, EOFError):
                     raise HubConnectionError(
-                        f"WebSocket failed to connect to {url}: the server closed the "
-                        "connection during the upgrade."
-                    )
-                break
-            self._ws.receive_data(data)
-            try:
-                events = list(self._ws.events())
-            except RemoteProtocolError as exc:
-                raise HubConnectionError(f"WebSocket failed to connect to {url}: {exc}") from exc
+                        f"{failure}: the server closed the connection during the upgrade."
+                    ) from failed
+                detail = f"{failed} ({cause})" if cause is not None else str(failed)
+                raise HubConnectionError(f"{failure}: {detail}.") from failed
             for index, event in enumerate(events):
-                if isinstance(event, AcceptConnection):
+                if isinstance(event, Response):
                     return events[index + 1 :]
-                if isinstance(event, RejectConnection):
-                    reject = event
-                    finished = not event.has_body
-                elif isinstance(event, RejectData):
-                    body += event.data
-                    finished = event.body_finished
-        assert reject is not None
-        text = body.decode("utf-8", "replace").strip()
-        raise HttpError(
-            f"WebSocket failed to connect to {url}: the server answered "
-            f"{reject.status_code}{': ' + text if text else ''}.",
-            reject.status_code,
-        )
+            if not data:
+                raise HubConnectionError(
+                    f"{failure}: the server closed the connection during the upgrade."
+                )
 
     def send(self, data: bytes) -> None:
-        message = BytesMessage(data) if self._binary else TextMessage(data.decode("utf-8"))
-        self._write(message)
-
-    def _write(self, event: Event) -> None:
-        sock = self._socket
-        if sock is None:
+        sock, protocol = self._socket, self._protocol
+        if sock is None or protocol is None:
             raise HubConnectionError("The WebSocket is not connected.")
         with self._write_lock:
             try:
                 with self._state_lock:
-                    frame = self._ws.send(event)
-                sock.sendall(frame)
-            except LocalProtocolError as exc:
+                    if self._binary:
+                        protocol.send_binary(data)
+                    else:
+                        protocol.send_text(data)
+                    # Also anything the reader left (a pong): it is written here, in order.
+                    outgoing = protocol.data_to_send()
+                sock.sendall(outgoing[0] if len(outgoing) == 1 else b"".join(outgoing))
+            except InvalidState as exc:
                 raise HubConnectionError("The WebSocket is closing; cannot send.") from exc
             except OSError as exc:
                 raise HubConnectionError(f"WebSocket send failed: {exc}") from exc
 
+    def _write_queued(self, sock: socket.socket, outgoing: bytes) -> None:
+        """Write what the protocol queued by itself: pongs, the answer to a close frame."""
+        with self._write_lock, contextlib.suppress(OSError):  # the reader sees the socket fail
+            sock.sendall(outgoing)
+
     def stop(self) -> None:
         """Send a close frame; the reader ends when the server answers it."""
         self._closing = True
-        with self._state_lock:
-            is_open = self._ws.state is WsState.OPEN
-        if not is_open:
+        sock, protocol = self._socket, self._protocol
+        if sock is None or protocol is None:
             return
-        try:
-            self._write(CloseConnection(code=_NORMAL_CLOSURE))
-        except HubConnectionError:
-            self.abort()
+        with self._write_lock:
+            with self._state_lock:
+                if protocol.state is not State.OPEN:
+                    return
+                protocol.send_close(_NORMAL_CLOSURE)
+                outgoing = b"".join(protocol.data_to_send())
+            try:
+                sock.sendall(outgoing)
+            except OSError:
+                self.abort()
 
     def abort(self) -> None:
         self._closing = True
@@ -238,16 +263,37 @@ class WebSocketTransport:
                 sock.shutdown(socket.SHUT_RDWR)
 
     def _read_loop(
-        self, sock: socket.socket, events: list[Event], on_receive: OnReceive, on_close: OnClose
+        self,
+        sock: socket.socket,
+        protocol: ClientProtocol,
+        events: list[Event],
+        on_receive: OnReceive,
+        on_close: OnClose,
     ) -> None:
         error: BaseException | None = None
         try:
+            with self._state_lock:
+                outgoing = b"".join(protocol.data_to_send())
             while True:
                 for event in events:
-                    closed = self._handle(event, on_receive)
-                    if closed is not None:
-                        error = closed.error
-                        return
+                    if isinstance(event, Frame) and event.opcode in _DATA_OPCODES:
+                        on_receive(bytes(event.data))
+                # Pongs, the answer to the server's close frame, the close frame a protocol error
+                # calls for. Taken from the protocol under the state lock alone: a sender that
+                # took earlier bytes holds the write lock until they are written, so order holds.
+                if outgoing:
+                    self._write_queued(sock, outgoing)
+                if protocol.parser_exc is not None:
+                    error = HubConnectionError(f"WebSocket protocol error: {protocol.parser_exc}")
+                    return
+                close = protocol.close_rcvd
+                if close is not None:
+                    if close.code != _NORMAL_CLOSURE:
+                        reason = close.reason or "no reason given"
+                        error = HubConnectionError(
+                            f"WebSocket closed with status code: {close.code} ({reason})."
+                        )
+                    return
                 try:
                     data = sock.recv(_RECEIVE_SIZE)
                 except OSError as exc:
@@ -261,10 +307,9 @@ class WebSocketTransport:
                         )
                     return
                 with self._state_lock:
-                    self._ws.receive_data(data)
-                    events = list(self._ws.events())
-        except RemoteProtocolError as exc:
-            error = HubConnectionError(f"WebSocket protocol error: {exc}")
+                    protocol.receive_data(data)
+                    events = protocol.events_received()
+                    outgoing = b"".join(protocol.data_to_send())
         except Exception as exc:
             logger.exception("Processing data from the server failed.")
             error = exc
@@ -272,36 +317,6 @@ class WebSocketTransport:
             self._closing = True
             sock.close()
             on_close(error)
-
-    def _handle(self, event: Event, on_receive: OnReceive) -> _Closed | None:
-        """Act on one event; a :class:`_Closed` when it was the server's close frame."""
-        if isinstance(event, TextMessage):
-            on_receive(event.data.encode("utf-8"))
-        elif isinstance(event, BytesMessage):
-            on_receive(bytes(event.data))
-        elif isinstance(event, Ping):
-            with contextlib.suppress(HubConnectionError):
-                self._write(event.response())
-        elif isinstance(event, CloseConnection):
-            with self._state_lock:
-                answer = self._ws.state is WsState.REMOTE_CLOSING
-            if answer:
-                with contextlib.suppress(HubConnectionError):
-                    self._write(event.response())
-            if event.code == _NORMAL_CLOSURE:
-                return _Closed(None)
-            reason = event.reason or "no reason given"
-            return _Closed(
-                HubConnectionError(f"WebSocket closed with status code: {event.code} ({reason}).")
-            )
-        return None
-
-
-@dataclass(frozen=True)
-class _Closed:
-    """The server's close frame arrived; ``error`` is None for a normal closure (1000)."""
-
-    error: BaseException | None
 
 
 # -- Long polling -------------------------------------------------------------------------------

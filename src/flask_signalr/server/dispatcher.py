@@ -46,6 +46,9 @@ logger = logging.getLogger("flask_signalr")
 
 Call = InvocationMessage | StreamInvocationMessage
 
+#: Bound on remembered spellings, so odd spellings sent on purpose cannot grow memory.
+_SPELLINGS_CACHED = 1024
+
 
 class HubDispatcher:
     """Calls one hub class's methods and lifecycle hooks for its connections."""
@@ -60,6 +63,8 @@ class HubDispatcher:
     ) -> None:
         self.hub_class = hub_class
         self.methods = discover_methods(hub_class)
+        #: Targets exactly as clients spell them -> method (saves normalizing every call).
+        self._spellings: dict[str, HubMethod] = {}
         client_type = client_type_of(hub_class)
         #: Wire names of the typed client Protocol's methods (None for untyped hubs).
         self.client_spec: ClientSpec | None = client_spec(client_type) if client_type else None
@@ -167,15 +172,18 @@ class HubDispatcher:
                 ),
             )
             return
-        uploads = [
-            UploadStream(stream_id, check)
-            for stream_id, check in zip(
-                message.stream_ids, method.signature.stream_item_checks, strict=True
-            )
-        ]
-        for upload in uploads:
-            connection.uploads[upload.stream_id] = upload
-        arguments = method.signature.merge(values, uploads)
+        uploads: list[UploadStream] = []
+        arguments = values
+        if message.stream_ids:
+            uploads = [
+                UploadStream(stream_id, check)
+                for stream_id, check in zip(
+                    message.stream_ids, method.signature.stream_item_checks, strict=True
+                )
+            ]
+            for upload in uploads:
+                connection.uploads[upload.stream_id] = upload
+            arguments = method.signature.merge(values, uploads)
         if streaming:
             assert invocation_id is not None
             connection.streams[invocation_id] = _concurrency.spawn(
@@ -191,11 +199,16 @@ class HubDispatcher:
     ) -> HubMethod | None:
         """The method a call names, or None after answering why it cannot run."""
         target, invocation_id = message.target, message.invocation_id
-        method = self.methods.get(normalize(target))
+        method = self._spellings.get(target)
+        if method is None:
+            method = self.methods.get(normalize(target))
+            if method is not None and len(self._spellings) < _SPELLINGS_CACHED:
+                self._spellings[target] = method
         if method is None:
             error = error_texts.method_does_not_exist(target)
         elif (
-            check_requirements(connection.user, method.requirements, self._role_checker)
+            method.requirements
+            and check_requirements(connection.user, method.requirements, self._role_checker)
             is not AuthorizationResult.ALLOWED
         ):
             error = error_texts.unauthorized(target)

@@ -117,11 +117,13 @@ class WebSocketTransport:
         )
         self._writer = StreamWriter(
             self._socket.sendall,
-            lambda data: _concurrency.try_send(self._socket, data),
+            _concurrency.nonblocking_sender(self._socket),
             outbound_limit,
             stall_timeout,
             self._shutdown,
         )
+        #: Queue bytes for the client without blocking (the writer's method, bound once).
+        self.send: Callable[[bytes], bool] = self._writer.send
         self._shut = False
         self._close_timer: Any = None
 
@@ -133,6 +135,9 @@ class WebSocketTransport:
             return False
         upgrade.send_response(response)
         self._socket.sendall(b"".join(upgrade.data_to_send()))
+        # Reads wait as long as the client is silent (the keep-alive clock drops dead clients,
+        # shutting the socket down); a socket timeout would only add a timer to every read.
+        self._socket.settimeout(None)
         return True
 
     # -- Transport protocol -------------------------------------------------------------------
@@ -143,9 +148,6 @@ class WebSocketTransport:
     def encode_record(self, record: bytes, transfer_format: TransferFormat) -> bytes:
         opcode = _OPCODE_BINARY if transfer_format is TransferFormat.BINARY else _OPCODE_TEXT
         return encode_frame(record, opcode)
-
-    def send(self, chunk: bytes) -> bool:
-        return self._writer.send(chunk)
 
     def close(self) -> None:
         """Send a close frame after everything queued; drop the socket if the peer lingers."""
