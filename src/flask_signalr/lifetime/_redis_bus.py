@@ -1,9 +1,13 @@
-"""The Redis connection of one node: one subscriber greenlet, publishes that fail fast.
+"""The Redis connection of one node: one subscriber greenlet, publishes that never block.
 
 The subscriber keeps the set of channels this node needs and resubscribes all of them whenever
 it (re)connects, retrying with a short backoff (so a node is back within a couple of seconds of
 Redis returning). While Redis is unreachable, publishes are skipped at once instead of waiting:
 local delivery goes on, and the hub code that sent never hangs.
+
+Publishes queue up and a publisher greenlet sends them in order, in one pipelined round trip
+per batch; consecutive payloads for the same channel travel as one Redis message (``combine``),
+so a burst of broadcasts costs the receiving servers one message to parse instead of hundreds.
 """
 
 from __future__ import annotations
@@ -35,9 +39,17 @@ class RedisBus:
         client: redis.Redis,
         on_message: Callable[[str, bytes], None],
         fixed_channels: list[str],
+        combine: Callable[[list[bytes]], bytes],
     ) -> None:
         self._client = client
         self._on_message = on_message
+        self._combine = combine
+        self._outbox: list[tuple[str, bytes]] = []
+        self._publisher: Any = None
+        #: Publishes queued and gone out (or failed) so far: for wait_sent().
+        self._queued = 0
+        self._settled = 0
+        self._batch_settled = _concurrency.Event()
         self._channels: set[str] = set(fixed_channels)
         self._confirmations: dict[str, _concurrency.Event] = {}
         self._pubsub: Any = None
@@ -63,12 +75,55 @@ class RedisBus:
     # -- publishing ---------------------------------------------------------------------------
 
     def publish(self, channel: str, data: bytes) -> bool:
-        """Publish ``data``; False (logged) when Redis is unavailable."""
+        """Queue ``data`` for ``channel`` (in order with every other publish of this node).
+
+        Never waits; returns False at once when Redis is unavailable (a failure later, while
+        the batch goes out, is logged).
+        """
         if not self.connected.is_set():
             logger.debug("Redis unavailable: not publishing to %s.", channel)
             return False
+        self._outbox.append((channel, data))
+        self._queued += 1
+        if self._publisher is None:
+            self._publisher = _concurrency.spawn(self._publish_queued)
+        return True
+
+    def wait_sent(self, timeout: float) -> None:
+        """Wait (at most ``timeout``) until every publish queued so far went out or failed."""
+        target = self._queued
+        with _concurrency.Timeout(timeout, False):
+            while self._settled < target:
+                self._batch_settled.clear()
+                self._batch_settled.wait()
+
+    def _publish_queued(self) -> None:
         try:
-            self._client.publish(channel, data)
+            while self._outbox:
+                batch, self._outbox = self._outbox, []
+                try:
+                    self._send_batch(batch)
+                finally:
+                    self._settled += len(batch)
+                    self._batch_settled.set()
+        finally:
+            self._publisher = None
+
+    def _send_batch(self, batch: list[tuple[str, bytes]]) -> bool:
+        pipeline = self._client.pipeline(transaction=False)
+        start = 0
+        while start < len(batch):  # runs of one channel become one message
+            channel = batch[start][0]
+            end = start + 1
+            while end < len(batch) and batch[end][0] == channel:
+                end += 1
+            payloads = [data for _, data in batch[start:end]]
+            pipeline.publish(
+                channel, payloads[0] if len(payloads) == 1 else self._combine(payloads)
+            )
+            start = end
+        try:
+            pipeline.execute()
         except REDIS_ERRORS as exc:
             logger.warning("Publishing to Redis failed (%s); local clients are still served.", exc)
             return False

@@ -132,9 +132,23 @@ def encode_result(result: ResultReturn) -> bytes:
     return _pack(["r", result.invocation_id, result.error, result.result, result.connection_lost])
 
 
-def decode(data: bytes) -> Delivery | GroupCommand | str | ResultReturn:
-    """Any bus payload; an ack decodes to its ack id."""
+def encode_batch(payloads: list[bytes]) -> bytes:
+    """Several payloads for one channel as one Redis message (decoded back in order)."""
+    return _pack(["b", payloads])
+
+
+BusMessage = Delivery | GroupCommand | str | ResultReturn
+
+
+def decode_all(data: bytes) -> list[BusMessage]:
+    """Every message a bus payload carries (one, or a batch); an ack decodes to its id."""
     payload = _unpack(data)
+    if isinstance(payload, list) and payload[:1] == ["b"] and len(payload) == 2:
+        return [_decode_one(_unpack(item)) for item in payload[1]]
+    return [_decode_one(payload)]
+
+
+def _decode_one(payload: Any) -> BusMessage:
     try:
         kind = payload[0]
         if kind == "d":

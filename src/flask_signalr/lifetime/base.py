@@ -76,6 +76,14 @@ class HubLifetimeManager(abc.ABC):
     def flush(self) -> None:  # noqa: B027 - only managers that coalesce broadcasts override it
         """Send pending broadcasts now rather than at the end of this event-loop turn."""
 
+    def wait_sent(self) -> None:  # noqa: B027 - only a backplane has anything to wait for
+        """Wait until what this server sent so far has left for the other servers.
+
+        Called before an invocation's answer goes out, so that when a client's ``invoke``
+        returns, the messages the hub method sent are on their way everywhere (as an awaited
+        ``SendAsync`` in ASP.NET). Bounded: never hangs a caller when the backplane is down.
+        """
+
     def claim_connection_token(self, connection_id: str, lifetime: float) -> bool:
         """Record that a connection opened, cluster-wide; False if it already was.
 

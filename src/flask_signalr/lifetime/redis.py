@@ -38,6 +38,8 @@ logger = logging.getLogger("flask_signalr.redis")
 
 #: Seconds a group change for another node's connection waits for that node's acknowledgement.
 GROUP_ACK_TIMEOUT = 5.0
+#: Longest an invocation's answer waits for the hub method's publishes to leave (Redis slow).
+PUBLISH_WAIT = 2.0
 #: Multi-group message ids remembered to deliver each message once per node.
 _SEEN_LIMIT = 1024
 
@@ -85,6 +87,7 @@ class RedisHubLifetimeManager(HubLifetimeManager):
                 self.channels.ack(self.server_id),
                 self.channels.results(self.server_id),
             ],
+            wire.encode_batch,
         )
         self._waiting: dict[str, _concurrency.AsyncResult] = {}
         self._ids = itertools.count(1)
@@ -172,6 +175,9 @@ class RedisHubLifetimeManager(HubLifetimeManager):
 
     def flush(self) -> None:
         self._local.flush()
+
+    def wait_sent(self) -> None:
+        self._bus.wait_sent(PUBLISH_WAIT)
 
     def claim_connection_token(self, connection_id: str, lifetime: float) -> bool:
         """SET NX in Redis, so a signed token opens one connection across the cluster.
@@ -277,7 +283,10 @@ class RedisHubLifetimeManager(HubLifetimeManager):
     # -- receiving -----------------------------------------------------------------------------
 
     def _on_bus_message(self, channel: str, data: bytes) -> None:
-        payload = wire.decode(data)
+        for payload in wire.decode_all(data):
+            self._handle(channel, payload)
+
+    def _handle(self, channel: str, payload: wire.BusMessage) -> None:
         if isinstance(payload, wire.Delivery):
             if payload.server_id != self.server_id:
                 self._deliver_remote(channel, payload)

@@ -148,10 +148,12 @@ class RedisPublisher(HubLifetimeManager):
                 message = pubsub.get_message(timeout=remaining)
                 if message is None or message["type"] != "message":
                     continue
-                reply = wire.decode(message["data"])
-                reply_id = reply.invocation_id if isinstance(reply, wire.ResultReturn) else reply
-                if reply_id == request_id and isinstance(reply, (str, wire.ResultReturn)):
-                    return reply
+                for reply in wire.decode_all(message["data"]):
+                    reply_id = (
+                        reply.invocation_id if isinstance(reply, wire.ResultReturn) else reply
+                    )
+                    if reply_id == request_id and isinstance(reply, (str, wire.ResultReturn)):
+                        return reply
             return None
         finally:
             pubsub.close()

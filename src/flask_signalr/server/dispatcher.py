@@ -247,6 +247,7 @@ class HubDispatcher:
                 self._release_uploads(connection, uploads)
         if invocation_id is None:
             return
+        self._manager.wait_sent()
         try:
             connection.send_message(CompletionMessage.with_result(invocation_id, result))
         except (TypeError, ValueError) as exc:
