@@ -47,6 +47,8 @@ class StreamWriter:
         self._draining = False
         self._closing = False
         self._finished = False
+        #: Set once everything is written (or dropped) and ``on_finished`` ran.
+        self.done = _concurrency.Event()
 
     @property
     def queued_bytes(self) -> int:
@@ -119,6 +121,7 @@ class StreamWriter:
         if not self._finished:
             self._finished = True
             self._on_finished()
+            self.done.set()
 
 
 class PendingOutput:

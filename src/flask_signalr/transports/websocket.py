@@ -202,7 +202,11 @@ class WebSocketTransport:
         finally:
             if self._close_timer is not None:
                 self._close_timer.kill(block=False)
+            # Let the last frames (a close frame) go out, then end the stream: only then may
+            # the WSGI server take the socket back (it would read stray frames as a request).
             self._writer.close()
+            self._writer.done.wait(CLOSE_TIMEOUT)
+            self._shutdown()
 
     def _outgoing(self) -> bytes:
         """What the protocol wants written (the end-of-stream marker is the writer's job)."""
