@@ -1,13 +1,11 @@
 """The WebSockets transport on gevent: upgrade, read loop and pre-encoded outbound frames.
 
-Inbound frames and the upgrade are handled by the sans-IO protocol of the ``websockets``
-library (its frame parser, with C speedups for unmasking, costs about 3 µs a frame where
-wsproto, used by flask-sock, costs about 15 µs: the difference is a third of a small
-invocation's whole cost). The connection is driven here rather than through flask-sock because
-SignalR must refuse a request with an HTTP status (401/403/404/409) before upgrading, and because
-outbound frames are built once per broadcast and written to every socket as they are: a server
-frame is unmasked, so the same bytes serve every recipient. Frames are never compressed
-(permessage-deflate is not offered back), which keeps them shareable.
+The upgrade is checked and answered by the ``websockets`` library's server protocol; inbound
+frames are read by :mod:`.frames`. The connection is driven here rather than through flask-sock
+because SignalR must refuse a request with an HTTP status (401/403/404/409) before upgrading,
+and because outbound frames are built once per broadcast and written to every socket as they
+are: a server frame is unmasked, so the same bytes serve every recipient. Frames are never
+compressed (permessage-deflate is not offered back), which keeps them shareable.
 """
 
 from __future__ import annotations
@@ -15,47 +13,40 @@ from __future__ import annotations
 import contextlib
 import logging
 import socket
-import struct
 from collections.abc import Callable
 from typing import Any
 
 from flask import Response
 from websockets.datastructures import Headers
-from websockets.frames import Frame, Opcode
 from websockets.http11 import Request
-from websockets.protocol import Protocol, Side, State
 from websockets.server import ServerProtocol
 
 from flask_signalr import _concurrency
 from flask_signalr.errors import ConnectionLostError
 from flask_signalr.protocol.base import TransferFormat
 from flask_signalr.server.writer import StreamWriter
+from flask_signalr.transports.frames import (
+    CLOSE_NORMAL,
+    Close,
+    FrameError,
+    FrameReader,
+    Ping,
+    encode_close,
+    encode_frame,
+)
 
 logger = logging.getLogger("flask_signalr")
 
 _OPCODE_TEXT = 0x1
 _OPCODE_BINARY = 0x2
-_DATA_OPCODES = (Opcode.TEXT, Opcode.BINARY, Opcode.CONT)
+_OPCODE_PONG = 0xA
 _RECEIVE_SIZE = 65536
 #: Largest WebSocket message accepted (a message may carry many records).
 MAX_MESSAGE_SIZE = 4 * 1024 * 1024
-#: websockets logs every connection close at INFO; ours says what matters.
+#: websockets logs every upgrade at INFO; ours says what matters.
 _websockets_logger = logging.getLogger("flask_signalr.websockets")
 #: How long a server-initiated close waits for the client's close frame (ASP.NET: 5 s).
 CLOSE_TIMEOUT = 5.0
-
-
-def encode_frame(payload: bytes, opcode: int) -> bytes:
-    """A complete, unmasked, final WebSocket frame (RFC 6455 §5.2) carrying ``payload``."""
-    length = len(payload)
-    first = 0x80 | opcode
-    if length < 126:
-        header = struct.pack("!BB", first, length)
-    elif length < 65536:
-        header = struct.pack("!BBH", first, 126, length)
-    else:
-        header = struct.pack("!BBQ", first, 127, length)
-    return header + payload
 
 
 def is_websocket_request(environ: dict[str, Any]) -> bool:
@@ -111,10 +102,8 @@ class WebSocketTransport:
         each record is also bounded by ``maximum_receive_message_size``)."""
         self._socket = raw_socket(environ)
         self._request = _upgrade_request(environ)
-        # Frames after the upgrade; the upgrade itself is answered by a ServerProtocol in accept.
-        self._protocol = Protocol(
-            Side.SERVER, state=State.OPEN, max_size=max_message_size, logger=_websockets_logger
-        )
+        self._frames = FrameReader(max_message_size)
+        self._close_sent = False
         self._writer = StreamWriter(
             self._socket.sendall,
             _concurrency.nonblocking_sender(self._socket),
@@ -151,9 +140,11 @@ class WebSocketTransport:
 
     def close(self) -> None:
         """Send a close frame after everything queued; drop the socket if the peer lingers."""
-        if self._protocol.state is State.OPEN:
-            self._protocol.send_close(1000)
-        self._writer.close(self._outgoing())
+        frame = b""
+        if not self._close_sent:
+            self._close_sent = True
+            frame = encode_close(CLOSE_NORMAL)
+        self._writer.close(frame)
         if self._close_timer is None:
             self._close_timer = _concurrency.spawn_later(CLOSE_TIMEOUT, self._shutdown)
 
@@ -167,7 +158,7 @@ class WebSocketTransport:
 
         Returns None when the client closed properly, else the reason the connection failed.
         """
-        protocol = self._protocol
+        frames = self._frames
         try:
             while True:
                 try:
@@ -182,23 +173,20 @@ class WebSocketTransport:
                             "The client closed the socket without a WebSocket close frame."
                         )
                     )
-                protocol.receive_data(data)
-                for frame in protocol.events_received():
-                    if isinstance(frame, Frame) and frame.opcode in _DATA_OPCODES:
-                        on_data(bytes(frame.data))
-                # Pongs, the answer to a close, or the close a protocol error calls for.
-                reply = self._outgoing()
-                if reply:
-                    self.send(reply)
-                if protocol.parser_exc is not None:
-                    logger.info(
-                        "Closing a WebSocket that broke the protocol: %s", protocol.parser_exc
-                    )
-                    self._writer.close()
-                    return ConnectionLostError(f"WebSocket protocol error: {protocol.parser_exc}")
-                if protocol.close_rcvd is not None:
-                    self._writer.close()
-                    return None
+                try:
+                    events = frames.feed(data)
+                except FrameError as exc:
+                    logger.info("Closing a WebSocket that broke the protocol: %s", exc)
+                    self._finish_with(encode_close(exc.code, exc.reason))
+                    return ConnectionLostError(f"WebSocket protocol error: {exc}")
+                for event in events:
+                    if isinstance(event, bytes):
+                        on_data(event)
+                    elif isinstance(event, Ping):
+                        self.send(encode_frame(event.payload, _OPCODE_PONG))
+                    elif isinstance(event, Close):
+                        self._finish_with(b"" if self._close_sent else encode_close(event.code))
+                        return None
         finally:
             if self._close_timer is not None:
                 self._close_timer.kill(block=False)
@@ -208,9 +196,10 @@ class WebSocketTransport:
             self._writer.done.wait(CLOSE_TIMEOUT)
             self._shutdown()
 
-    def _outgoing(self) -> bytes:
-        """What the protocol wants written (the end-of-stream marker is the writer's job)."""
-        return b"".join(self._protocol.data_to_send())
+    def _finish_with(self, frame: bytes) -> None:
+        """Write ``frame`` (a close frame, or nothing) after what is queued, then end."""
+        self._close_sent = True
+        self._writer.close(frame)
 
     def _shutdown(self) -> None:
         """End the TCP stream; the read loop sees EOF and the WSGI server closes the socket."""
