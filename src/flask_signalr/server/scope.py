@@ -54,15 +54,19 @@ class RequestScope:
         return self._base.copy().run(self._call, function, args)
 
     def _call(self, function: Callable[..., _T], args: tuple[Any, ...]) -> _T:
-        context = self.app.app_context()
-        context.push()
+        # A fresh app context (a fresh g) for this call. It is pushed inside a copy of the
+        # connection's context that is thrown away afterwards, so it needs no pop: only the
+        # teardown handlers are run, and only when the app has some (popping costs more than a
+        # small hub call; appcontext_popped is therefore not sent for hub calls).
+        self.app.app_context().push()
         try:
             # flask-login's current_user reads g._login_user; setting it keeps the user loaded at
             # connect time instead of reloading it (the token may be gone from the snapshot).
             g._login_user = self.user
             return function(*args)
         finally:
-            context.pop()
+            if self.app.teardown_appcontext_funcs:
+                self.app.do_teardown_appcontext()
 
     def close(self) -> None:
         """The connection ended: run the request's teardown handlers."""
