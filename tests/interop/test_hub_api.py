@@ -205,6 +205,14 @@ def test_items_live_with_the_connection(connect: Connect) -> None:
     assert second.invoke("GetItem", "k") is None
 
 
+def test_app_teardown_runs_after_every_call(connect: Connect, server: RunningServer) -> None:
+    client = connect()
+    client.invoke("MarkForTeardown", "first")
+    client.invoke("MarkForTeardown", "second")
+    teardowns = [e for e in server.app.config["TEST_EVENTS"] if e[0] == "teardown"]
+    assert teardowns == [("teardown", "first"), ("teardown", "second")]
+
+
 def test_flask_g_is_fresh_for_every_call(connect: Connect) -> None:
     client = connect()
     assert client.invoke("GIsFresh") is True

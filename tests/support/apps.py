@@ -149,6 +149,9 @@ class TestHub(Hub):
     def get_item(self, key: str) -> Any:
         return self.context.items.get(key)
 
+    def mark_for_teardown(self, label: str) -> None:
+        g.teardown_label = label
+
     def g_is_fresh(self) -> bool:
         fresh = not hasattr(g, "marker")
         g.marker = True
@@ -343,6 +346,12 @@ def create_app(**options: Any) -> tuple[Flask, SignalR]:
             name = TOKENS.get(header[7:])
             return USERS.get(name) if name else None
         return None
+
+    @app.teardown_appcontext
+    def record_teardown(exception: BaseException | None) -> None:
+        label = g.get("teardown_label")
+        if label is not None:
+            app.config["TEST_EVENTS"].append(("teardown", label))
 
     @app.post("/login/<name>")
     def do_login(name: str) -> Any:
