@@ -8,6 +8,8 @@ client drop the connection); incoming messages are validated field by field and 
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Callable
 from typing import Any
 
 from flask_signalr.protocol import framing
@@ -50,7 +52,7 @@ class JsonHubProtocol(HubProtocol):
 
     def parse_record(self, record: bytes) -> HubMessage | None:
         try:
-            data = json.loads(record)
+            data = _loads(record)
         except (ValueError, RecursionError) as exc:  # RecursionError: absurd nesting
             raise ProtocolError(f"Error reading JSON: {exc}") from None
         if not isinstance(data, dict):
@@ -58,7 +60,45 @@ class JsonHubProtocol(HubProtocol):
         return _parse_object(data)
 
     def write_message(self, message: HubMessage) -> bytes:
+        # The two messages every call and broadcast produce, written without a dict.
+        kind = type(message)
+        if kind is CompletionMessage and _plain_result(message):
+            return b'{"type":3,"invocationId":%s,"result":%s}\x1e' % (
+                dumps(message.invocation_id),  # type: ignore[union-attr]
+                dumps(message.result),  # type: ignore[union-attr]
+            )
+        if kind is InvocationMessage and _plain_send(message):
+            return b'{"type":1,"target":%s,"arguments":%s}\x1e' % (
+                dumps(message.target),  # type: ignore[union-attr]
+                dumps(message.arguments),  # type: ignore[union-attr]
+            )
         return framing.write_text_record(dumps(_to_object(message)))
+
+
+def _plain_result(message: Any) -> bool:
+    return message.headers is None and message.error is None and bool(message.has_result)
+
+
+def _plain_send(message: Any) -> bool:
+    return not (message.headers or message.stream_ids or message.invocation_id)
+
+
+#: The C scanner behind json.loads, called directly (typeshed does not declare it).
+_scan_once: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
+_whitespace = re.compile(r"[ \t\n\r]*")
+
+
+def _loads(record: bytes) -> Any:
+    """``json.loads`` for one UTF-8 record, without its encoding detection and wrappers."""
+    text = record.decode("utf-8")
+    start = _whitespace.match(text).end()  # type: ignore[union-attr]
+    try:
+        value, end = _scan_once(text, start)
+    except StopIteration as stop:
+        raise ValueError(f"Expecting value: char {stop.value}") from None
+    if _whitespace.match(text, end).end() != len(text):  # type: ignore[union-attr]
+        raise ValueError(f"Extra data: char {end}")
+    return value
 
 
 def _parse_object(data: dict[str, Any]) -> HubMessage | None:

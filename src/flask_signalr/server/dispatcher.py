@@ -102,6 +102,7 @@ class HubDispatcher:
 
     def connection_ended(self, connection: HubConnection) -> None:
         """Stop what still runs for a connection that is gone."""
+        connection.invocations.close()
         connection.client_results.fail_all(connection.connection_id)
         for stream in list(connection.streams.values()):
             _concurrency.kill(stream, GeneratorExit)

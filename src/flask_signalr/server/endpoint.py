@@ -127,6 +127,7 @@ class HubEndpoint:
         options = self.options
         self.registry.expire_reservations()
         for connection in self.registry.active_connections():
+            connection.invocations.retire_idle(now)
             if connection.closing:
                 continue
             if connection.state is ConnectionState.HANDSHAKE:

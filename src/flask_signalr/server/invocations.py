@@ -2,15 +2,17 @@
 
 Starting a greenlet per call costs about three times what handing a call to a waiting worker
 does, and a typical client calls again a few milliseconds after its last answer. So a
-connection's calls go into a queue served by worker greenlets that linger for a moment after
-the queue empties; an idle connection has none. Calls are taken in arrival order; how many run
-at once is still decided by the connection's invocation slots, so a call that waits (for a
-client result, say) lets the next one start on another worker.
+connection's calls go into a queue served by worker greenlets that linger after the queue
+empties; the hub's keep-alive clock retires workers idle for longer than ``LINGER`` (rather
+than a timer per wait, which would cost every call), so an idle connection has none. Calls are
+taken in arrival order; how many run at once is still decided by the connection's invocation
+slots, so a call that waits (for a client result, say) lets the next one start elsewhere.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections import deque
 from collections.abc import Callable
 
@@ -30,7 +32,16 @@ Job = Callable[[], None]
 class InvocationQueue:
     """FIFO of one connection's pending calls, served by at most ``limit`` lingering workers."""
 
-    __slots__ = ("_drained", "_idle", "_jobs", "_limit", "_wakeup", "_workers")
+    __slots__ = (
+        "_drained",
+        "_idle",
+        "_jobs",
+        "_last_submit",
+        "_limit",
+        "_retiring",
+        "_wakeup",
+        "_workers",
+    )
 
     def __init__(self, limit: int) -> None:
         self._jobs: deque[Job] = deque()
@@ -40,6 +51,8 @@ class InvocationQueue:
         self._idle = 0
         self._wakeup = _concurrency.Event()
         self._drained = _concurrency.Event()
+        self._last_submit = 0.0
+        self._retiring = False
 
     def submit(self, job: Job) -> None:
         """Queue ``job``; waits (the reader) only while the queue is absurdly long."""
@@ -47,6 +60,7 @@ class InvocationQueue:
             self._drained.clear()
             self._drained.wait()
         self._jobs.append(job)
+        self._last_submit = time.monotonic()
         self._serve()
 
     def park(self) -> None:
@@ -56,6 +70,17 @@ class InvocationQueue:
 
     def unpark(self) -> None:
         self._workers += 1
+
+    def retire_idle(self, now: float) -> None:
+        """End the idle workers if no call came for ``LINGER`` seconds (the clock calls it)."""
+        if self._idle and now - self._last_submit > LINGER:
+            self.close()
+
+    def close(self) -> None:
+        """End the idle workers now (the connection is gone, or quiet)."""
+        if self._idle:
+            self._retiring = True
+            self._wakeup.set()
 
     def _serve(self) -> None:
         if not self._jobs:
@@ -80,9 +105,11 @@ class InvocationQueue:
                         logger.exception("An invocation failed outside the hub method.")
                 self._idle += 1
                 self._wakeup.clear()
-                woken = self._wakeup.wait(LINGER)
+                self._wakeup.wait()
                 self._idle -= 1
-                if not woken and not jobs:
+                if self._retiring and not jobs:
+                    if not self._idle:
+                        self._retiring = False  # the last idle worker has left
                     return
         finally:
             self._workers -= 1
