@@ -14,12 +14,7 @@ from flask_signalr import HostedService, SignalR
 from support.apps import TestHub, create_app
 from support.js import JsDriver
 from support.server import RunningServer
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    with gevent.Timeout(timeout, AssertionError("condition not met in time")):
-        while not condition():
-            gevent.sleep(0.005)
+from support.waiting import wait_until
 
 
 class Ticker(HostedService):
@@ -38,7 +33,7 @@ def test_ticks_at_start_survive_errors_and_stop_for_good(caplog: pytest.LogCaptu
     signalr = SignalR(app)
     signalr.add_hosted_service(Ticker)
     signalr.start_hosted_services(app)
-    wait_for(lambda: len(Ticker.ticks) >= 5)  # failing ticks do not stop the schedule
+    wait_until(lambda: len(Ticker.ticks) >= 5)  # failing ticks do not stop the schedule
     signalr.stop_hosted_services(app)
     stopped_at = len(Ticker.ticks)
     gevent.sleep(Ticker.interval * 5)  # proving absence: several intervals pass with no tick
@@ -59,7 +54,7 @@ def test_first_tick_runs_at_start_not_after_an_interval() -> None:
     signalr = SignalR(app)
     signalr.add_hosted_service(Slow)
     signalr.start_hosted_services(app)
-    wait_for(lambda: Slow.ticks == 1, timeout=1.0)
+    wait_until(lambda: Slow.ticks == 1, timeout=1.0)
     signalr.stop_hosted_services(app)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -13,14 +12,9 @@ import gevent
 import pytest
 
 from support.js import JsDriver, JsError
+from support.waiting import free_port
 
 SUPPORT = Path(__file__).parent / "support"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def start(command: list[str]) -> subprocess.Popen[str]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import queue
-import socket
 import subprocess
 import sys
 from collections.abc import Callable
@@ -75,12 +74,6 @@ class Inbox:
 
     def empty(self) -> bool:
         return self._queue.empty()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class FixedPortServer:

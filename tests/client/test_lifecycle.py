@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from flask import jsonify, request
 
-from client.helpers import FixedPortServer, Inbox, free_port
+from client.helpers import FixedPortServer, Inbox
 from flask_signalr.client import (
     HttpError,
     HubConnection,
@@ -22,6 +22,7 @@ from flask_signalr.protocol.messages import PingMessage
 from flask_signalr.server.connection import HubConnection as ServerConnection
 
 from support.server import RunningServer
+from support.waiting import free_port
 
 Make = Callable[..., HubConnection]
 

@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Playwright, sync_playwright
 
-from demo.harness import CHROMIUM, CHROMIUM_ARGS, DemoServer, DemoServers, Pages, RedisServer
+from demo.harness import CHROMIUM, CHROMIUM_ARGS, DemoServer, DemoServers, Pages
+
+from support.redis_server import RedisServer
 
 
 @pytest.fixture(scope="module")
@@ -45,14 +47,14 @@ def demo_server(start_demo: Callable[..., DemoServer]) -> DemoServer:
 
 
 @pytest.fixture
-def redis_url(tmp_path: Path) -> Iterator[str]:
+def redis_url() -> Iterator[str]:
     """A private redis-server (Debian's; `make test` installs it) on a free port.
 
     Ask for it before ``pages``/``start_demo`` so that it outlives the servers using it.
     """
-    server = RedisServer(tmp_path)
+    server = RedisServer()
     yield server.url
-    server.stop()
+    server.close()
 
 
 @pytest.fixture

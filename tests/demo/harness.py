@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -27,7 +26,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import redis
 from playwright.sync_api import (
     Browser,
     ConsoleMessage,
@@ -60,12 +58,6 @@ SERVER_DOWN_NOISE = re.compile(
 SERVING = re.compile(r"serving on http://127\.0\.0\.1:(\d+)")
 
 expect.set_options(timeout=10_000)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def wait_for_status(page: Page, status: str, timeout: float = 10_000) -> None:
@@ -192,46 +184,6 @@ class DemoServers:
         self.stop_running()
         if self._spare is not None:
             self._spare.stop()
-
-
-class RedisServer:
-    """`redis-server` on a free port, keeping nothing on disk."""
-
-    def __init__(self, directory: Path) -> None:
-        port = free_port()
-        self.url = f"redis://127.0.0.1:{port}/0"
-        self.process = subprocess.Popen(
-            [
-                "redis-server",
-                "--port",
-                str(port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(directory),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.STDOUT,
-        )
-        client = redis.Redis.from_url(self.url)
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while True:
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                if time.monotonic() > deadline or self.process.poll() is not None:
-                    raise
-                time.sleep(0.05)  # polling for a port to open: there is no event to wait on
-        client.close()
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=10)
 
 
 class DemoPage:

@@ -10,14 +10,9 @@ import pytest
 
 from support.js import JsConnection, JsError
 from support.server import RunningServer
+from support.waiting import wait_until
 
 Connect = Callable[..., JsConnection]
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    with gevent.Timeout(timeout, AssertionError("condition not met in time")):
-        while not condition():
-            gevent.sleep(0.01)
 
 
 # -- server-to-client streams ------------------------------------------------------------------
@@ -35,7 +30,7 @@ def test_cancel_closes_the_generator(connect: Connect, server: RunningServer) ->
     assert client.next_event("stream-item", stream=stream)["item"] == 0
     client.cancel(stream)
     closed = ("stream-closed", client.connection_id)
-    wait_for(lambda: closed in server.app.config["TEST_EVENTS"])
+    wait_until(lambda: closed in server.app.config["TEST_EVENTS"])
     assert client.invoke("Add", 1, 2) == 3
 
 
@@ -209,7 +204,7 @@ def test_filters_wrap_calls_in_order(connect: Connect, server: RunningServer) ->
         ("filter", "global", "after", "Echo"),
     ]
     client.stop()
-    wait_for(lambda: ("filter", "hub", "disconnected") in server.app.config["TEST_EVENTS"])
+    wait_until(lambda: ("filter", "hub", "disconnected") in server.app.config["TEST_EVENTS"])
 
 
 def test_filter_can_short_circuit(connect: Connect, server: RunningServer) -> None:

@@ -15,9 +15,10 @@ from flask_signalr.protocol.base import HubProtocol
 from flask_signalr.protocol.json import JsonHubProtocol
 from flask_signalr.protocol.msgpack import MessagePackHubProtocol
 
-from support.lifetime_spec import LifetimeManagerSpec, ScaleoutSpec, eventually, message
+from support.lifetime_spec import LifetimeManagerSpec, ScaleoutSpec, message
 from support.memory_clients import MemoryClient
-from support.redis_server import RedisServer, free_port
+from support.redis_server import RedisServer
+from support.waiting import free_port, wait_until
 
 PROTOCOLS = protocols_by_name(("json", "messagepack"))
 
@@ -101,7 +102,7 @@ def test_messages_cross_redis_encoded_once(redis_url: str) -> None:
     ]
     before = {name: type(p).writes for name, p in receiver_protocols.items()}
     sender.send_all(message("hello"))
-    eventually(lambda: all(client.targets() == ["hello"] for client in remote))
+    wait_until(lambda: all(client.targets() == ["hello"] for client in remote))
     assert local.targets() == ["hello"]
     assert {name: type(p).writes for name, p in sender_protocols.items()} == {
         "json": 1,
@@ -174,7 +175,7 @@ def test_redis_restart(redis_url: str) -> None:
     a, b = connect(one, "a"), connect(two, "b")
     two.add_to_group("b", "g")
     server.kill()
-    eventually(lambda: not one.bus.connected.is_set() and not two.bus.connected.is_set())
+    wait_until(lambda: not one.bus.connected.is_set() and not two.bus.connected.is_set())
     started = time.monotonic()
     one.send_all(message("during"))  # publishes fail fast; local clients are still served
     with pytest.raises(ConnectionError, match="backplane is unavailable"):
@@ -187,7 +188,7 @@ def test_redis_restart(redis_url: str) -> None:
     assert one.bus.connected.wait(5) and two.bus.connected.wait(5)
     assert time.monotonic() - restarted <= 5.0
     one.send_group("g", message("after"))  # b's group subscription came back with the node
-    eventually(lambda: b.targets() == ["after"])
+    wait_until(lambda: b.targets() == ["after"])
     one.close()
     two.close()
     server.close()

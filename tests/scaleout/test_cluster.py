@@ -17,7 +17,8 @@ import requests
 import websocket
 
 from support.js import JsConnection, JsDriver, JsError
-from support.redis_server import RedisServer, free_port
+from support.redis_server import RedisServer
+from support.waiting import free_port
 
 SUPPORT = Path(__file__).parent.parent / "support"
 RS = "\x1e"

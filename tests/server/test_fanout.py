@@ -9,38 +9,14 @@ from flask import Flask
 from werkzeug.test import EnvironBuilder
 
 from flask_signalr.lifetime.memory import MemoryHubLifetimeManager
-from flask_signalr.protocol.base import HubProtocol, TransferFormat
+from flask_signalr.protocol.base import HubProtocol
 from flask_signalr.protocol.json import JsonHubProtocol
 from flask_signalr.protocol.messages import HubMessage, InvocationMessage
 from flask_signalr.protocol.msgpack import MessagePackHubProtocol
 from flask_signalr.server.connection import ConnectionState, HubConnection
 from flask_signalr.server.scope import RequestScope
 
-
-class CollectingTransport:
-    """Keeps what a connection sends, as a socket would receive it."""
-
-    name = "Memory"
-    supports_binary = True
-
-    def __init__(self) -> None:
-        self.chunks: list[bytes] = []
-
-    def output_kind(self, transfer_format: TransferFormat) -> str:
-        return "memory"
-
-    def encode_record(self, record: bytes, transfer_format: TransferFormat) -> bytes:
-        return record
-
-    def send(self, chunk: bytes) -> bool:
-        self.chunks.append(chunk)
-        return True
-
-    def close(self) -> None:
-        pass
-
-    def abort(self) -> None:
-        pass
+from support.memory_clients import CollectingTransport
 
 
 def counting(protocol_class: type[HubProtocol]) -> Any:

@@ -18,23 +18,18 @@ from flask_signalr.lifetime.base import HubLifetimeManager
 from flask_signalr.protocol.messages import CompletionMessage, InvocationMessage
 
 from support.memory_clients import MemoryClient
+from support.waiting import wait_until
 
 
 def message(target: str = "m", *args: Any) -> InvocationMessage:
     return InvocationMessage(target, args or ("x",))
 
 
-def eventually(condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    with gevent.Timeout(timeout, AssertionError("condition not met in time")):
-        while not condition():
-            gevent.sleep(0.005)
-
-
 def answer_when_asked(client: MemoryClient, reply: Callable[[str], CompletionMessage]) -> None:
     """Play the client side of a client result: wait for the invocation, then answer it."""
 
     def run() -> None:
-        eventually(lambda: any(invocation_id for _, _, invocation_id in client.received()))
+        wait_until(lambda: any(invocation_id for _, _, invocation_id in client.received()))
         invocation_id = next(i for _, _, i in client.received() if i)
         client.connection.client_results.complete(reply(invocation_id))
 
@@ -130,7 +125,7 @@ class LifetimeManagerSpec:
         a = self.connect(manager, "a")
 
         def leave() -> None:
-            eventually(lambda: bool(a.received()))
+            wait_until(lambda: bool(a.received()))
             a.connection.client_results.fail_all("a")
 
         gevent.spawn(leave)
@@ -173,7 +168,7 @@ class ScaleoutSpec:
         one.send_groups(["g", "h"], message("groups"))
         one.send_group_except("g", message("group-except"), ["b"])
         one.send_all(message("end"))
-        eventually(lambda: all(x.targets()[-1:] == ["end"] for x in (a, b, c)))
+        wait_until(lambda: all(x.targets()[-1:] == ["end"] for x in (a, b, c)))
         assert a.targets() == [
             "all",
             "except",
@@ -194,11 +189,11 @@ class ScaleoutSpec:
         b = self.connect(two, "b")
         one.add_to_group("b", "g")  # b lives on the other node: waits for its ack
         one.send_group("g", message("in"))
-        eventually(lambda: b.targets() == ["in"])
+        wait_until(lambda: b.targets() == ["in"])
         one.remove_from_group("b", "g")
         one.send_group("g", message("out"))
         one.send_all(message("end"))
-        eventually(lambda: b.targets()[-1:] == ["end"])
+        wait_until(lambda: b.targets()[-1:] == ["end"])
         assert b.targets() == ["in", "end"]
 
     def test_client_result_across_nodes(
@@ -225,5 +220,5 @@ class ScaleoutSpec:
         one.send_user("kevin", message("user"))
         one.send_connection("b", message("direct"))
         one.send_all(message("end"))
-        eventually(lambda: a.targets() == ["end"])
+        wait_until(lambda: a.targets() == ["end"])
         assert b.targets() == []

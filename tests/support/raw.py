@@ -13,11 +13,10 @@ import json
 import struct
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-import gevent
 import requests
 import websocket
 from websocket import ABNF
@@ -64,18 +63,6 @@ def record(message: dict[str, Any]) -> bytes:
 
 def handshake_record(protocol: str = "json", version: int = 1) -> bytes:
     return record({"protocol": protocol, "version": version})
-
-
-def wait_until(predicate: Callable[[], _T], timeout: float = 3.0, what: str = "") -> _T:
-    """Poll ``predicate`` (yielding to the server) until it is truthy; fail after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"Timed out after {timeout}s waiting for {what or predicate}.")
-        gevent.sleep(0.01)
 
 
 def websocket_status(url: str, **options: Any) -> int:

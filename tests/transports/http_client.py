@@ -67,18 +67,6 @@ def msgpack_records(body: bytes) -> list[Any]:
     return messages
 
 
-def wait_until(predicate: Callable[[], _T], timeout: float = 3.0, what: str = "") -> _T:
-    """Poll ``predicate`` (yielding to the server) until it is truthy; fail after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"Timed out after {timeout}s waiting for {what or predicate}.")
-        gevent.sleep(0.01)
-
-
 def websocket_status(url: str) -> int:
     """The status the server answers a WebSocket upgrade with (101 = accepted)."""
     try:

@@ -17,11 +17,11 @@ from transports.http_client import (
     msgpack_record,
     msgpack_records,
     record,
-    wait_until,
 )
 
 from support.apps import TestHub
 from support.server import RunningServer
+from support.waiting import wait_until
 
 NO_CACHE = {
     "Cache-Control": "no-cache, no-store",

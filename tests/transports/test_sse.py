@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 
-from transports.http_client import RS, MakeHub, handshake, json_records, record, wait_until
+from transports.http_client import RS, MakeHub, handshake, json_records, record
 
 from support.apps import TestHub
 from support.server import RunningServer
+from support.waiting import wait_until
 
 
 def endpoint(server: RunningServer) -> Any:

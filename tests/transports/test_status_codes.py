@@ -9,9 +9,10 @@ import pytest
 import requests
 import websocket
 
-from transports.http_client import HttpHub, MakeHub, wait_until, websocket_status
+from transports.http_client import HttpHub, MakeHub, websocket_status
 
 from support.server import RunningServer
+from support.waiting import wait_until
 
 NO_CONNECTION = "No Connection with that ID"
 CANNOT_CHANGE = "Cannot change transports mid-connection"

@@ -7,8 +7,9 @@ from collections.abc import Callable
 
 import pytest
 
-from support.raw import BINARY, RS, TEXT, RawHub, handshake_record, record, wait_until
+from support.raw import BINARY, RS, TEXT, RawHub, handshake_record, record
 from support.server import RunningServer
+from support.waiting import wait_until
 
 Raw = Callable[..., RawHub]
 

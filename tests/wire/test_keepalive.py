@@ -7,8 +7,9 @@ from collections.abc import Callable
 
 import gevent
 
-from support.raw import TEXT, RawHub, handshake_record, wait_until
+from support.raw import TEXT, RawHub, handshake_record
 from support.server import RunningServer
+from support.waiting import wait_until
 
 Raw = Callable[..., RawHub]
 

@@ -6,8 +6,9 @@ from collections.abc import Callable
 
 import pytest
 
-from support.raw import RS, TEXT, RawHub, record, wait_until
+from support.raw import RS, TEXT, RawHub, record
 from support.server import RunningServer
+from support.waiting import wait_until
 
 Raw = Callable[..., RawHub]
 

@@ -8,8 +8,9 @@ from collections.abc import Callable
 import pytest
 import requests
 
-from support.raw import RawHub, wait_until, websocket_status
+from support.raw import RawHub, websocket_status
 from support.server import RunningServer
+from support.waiting import wait_until
 
 URL_SAFE_22 = re.compile(r"^[A-Za-z0-9_-]{22}$")
 WEBSOCKETS = [{"transport": "WebSockets", "transferFormats": ["Text", "Binary"]}]

@@ -7,8 +7,9 @@ from collections.abc import Callable
 import pytest
 import requests
 
-from support.raw import RawHub, wait_until, websocket_status
+from support.raw import RawHub, websocket_status
 from support.server import RunningServer
+from support.waiting import wait_until
 
 Raw = Callable[..., RawHub]
 
