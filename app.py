@@ -82,10 +82,10 @@ def create_app(redis_url: str | None = None) -> Flask:
     """The demo app; ``redis_url`` becomes SignalR's ``redis_url`` and holds the vote tallies."""
     app = Flask(__name__)
     app.config["SECRET_KEY"] = DEMO_SECRET_KEY
-    app.config.from_prefixed_env()
+    app.config.from_prefixed_env()  # e.g. FLASK_SIGNALR_REDIS_URL=redis://... under gunicorn
     if redis_url:
         app.config["SIGNALR_REDIS_URL"] = redis_url
-    init_state(app, redis_url)
+    init_state(app, app.config.get("SIGNALR_REDIS_URL"))
 
     login_manager = LoginManager(app)
     login_manager.user_loader(USERS.get)

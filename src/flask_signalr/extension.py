@@ -23,8 +23,6 @@ from flask_signalr.filters import HubFilter, as_filter
 from flask_signalr.hosting import HostedService
 from flask_signalr.hub import Hub
 from flask_signalr.hub_context import HubContext
-from flask_signalr.lifetime.lease import LeasedService
-from flask_signalr.lifetime.redis import connect_redis
 from flask_signalr.options import SignalROptions, resolve_options
 from flask_signalr.server.endpoint import HubEndpoint
 from flask_signalr.server.methods import discover_methods
@@ -32,6 +30,7 @@ from flask_signalr.server.tokens import TokenSigner
 from flask_signalr.transports.http import HubViews
 
 if TYPE_CHECKING:  # pragma: no cover
+    from flask_signalr.lifetime.lease import LeasedService
     from flask_signalr.testing import HubTestClient
 
 logger = logging.getLogger("flask_signalr")
@@ -252,6 +251,11 @@ class SignalR:
             service.app = app
             runner: HostedService | LeasedService = service
             if singleton and state.options.redis_url is not None:
+                # Imported only with a backplane: redis is not needed (nor imported, which
+                # would import ssl before gunicorn's worker patches it) otherwise.
+                from flask_signalr.lifetime.lease import LeasedService
+                from flask_signalr.lifetime.redis import connect_redis
+
                 runner = LeasedService(
                     service,
                     connect_redis(state.options.redis_url, state.options.redis_db),
