@@ -23,7 +23,6 @@ AsyncResult = gevent.event.AsyncResult
 Semaphore = gevent.lock.BoundedSemaphore
 Lock = gevent.lock.RLock
 Queue = gevent.queue.Queue
-QueueEmpty = gevent.queue.Empty
 Timeout = gevent.Timeout
 GreenletExit = gevent.GreenletExit
 sleep = gevent.sleep
@@ -35,7 +34,6 @@ __all__ = [
     "GreenletExit",
     "Lock",
     "Queue",
-    "QueueEmpty",
     "Semaphore",
     "Timeout",
     "WSGIServer",
