@@ -83,8 +83,23 @@ class HubEndpoint:
 
     def run_connection(self, token: str, connection: HubConnection, run: Any) -> None:
         """Register ``connection``, run its transport's read loop, clean up however it ends."""
+        self._register(token, connection)
+        self._serve(token, connection, run)
+
+    def start_connection(self, token: str, connection: HubConnection, run: Any) -> None:
+        """Register ``connection`` now and run its read loop in a greenlet of its own.
+
+        For transports whose requests end while the connection lives on (long polling): the
+        connection is known before the request that opened it answers.
+        """
+        self._register(token, connection)
+        _concurrency.spawn(self._serve, token, connection, run)
+
+    def _register(self, token: str, connection: HubConnection) -> None:
         self.registry.activate(token, connection)
         self._ensure_clock()
+
+    def _serve(self, token: str, connection: HubConnection, run: Any) -> None:
         error: BaseException | None = None
         try:
             error = run(lambda data: self.handler.receive(connection, data))

@@ -14,7 +14,6 @@ from typing import Any
 
 from flask import Response, current_app, request, session
 
-from flask_signalr import _concurrency
 from flask_signalr.auth import (
     AuthorizationResult,
     check_requirements,
@@ -220,10 +219,8 @@ class HubViews:
             options.maximum_outbound_buffer_size, options.disconnect_timeout
         )
         connection = self._open(claim, transport, user, supports_pings=False)
-        _concurrency.spawn(self.endpoint.run_connection, claim.token, connection, transport.run)
-        # gevent starts greenlets in spawn order: yielding once lets that one register the
-        # connection before this answer tells the client to POST its handshake.
-        _concurrency.sleep(0)
+        # Registered before this answer tells the client to POST its handshake.
+        self.endpoint.start_connection(claim.token, connection, transport.run)
         return _poll_response(200)
 
     def _send(self, token: str, user: Any) -> Response:
